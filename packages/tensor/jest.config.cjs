@@ -1,0 +1,1 @@
+module.exports = { ...require('@epg/jest-preset'), setupFilesAfterEnv: ['<rootDir>/src/testing/jest-setup.ts'] };

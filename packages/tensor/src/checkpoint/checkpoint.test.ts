@@ -1,0 +1,176 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/Either';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ParameterStore } from '../params';
+import { AdamW } from '../optim/adamw';
+import { RandomStream } from '../random';
+import { normalTensor } from '../random-tensors';
+import { trainStep } from '../train-step';
+import {
+  checkpointPaths,
+  orThrow,
+  readCheckpoint,
+  restoreOptimizer,
+  restoreStore,
+  saveCheckpoint,
+  writeFileAtomic,
+} from './checkpoint';
+import { encodeSafetensors } from './safetensors';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'epg-ckpt-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function model(seed: number, width = 3): ParameterStore {
+  const rs = RandomStream.fromSeed(seed);
+  const s = ParameterStore.create();
+  s.scope('enc').add('w', normalTensor(rs, [4, width]));
+  s.scope('enc').add('b', normalTensor(rs, [width]));
+  s.scope('bn').addBuffer('running_mean', normalTensor(rs, [width]));
+  return s;
+}
+
+function lossOf(s: ParameterStore, x: tf.Tensor2D): () => tf.Scalar {
+  return () => tf.mean(tf.square(tf.add(tf.matMul(x, s.get('enc.w')), s.get('enc.b')))) as tf.Scalar;
+}
+
+const bits = (t: tf.Tensor) => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+
+describe('checkpoints', () => {
+  it('round-trip bit-exactly, optimiser state included: resumed training equals uninterrupted training', () => {
+    const x = tf.tidy(() => normalTensor(RandomStream.fromSeed(9), [8, 4]) as tf.Tensor2D);
+    const a = model(1);
+    const optA = new AdamW(a, { lr: 0.01, weightDecay: 0.05 });
+    for (let i = 0; i < 3; i++) trainStep(a, optA, lossOf(a, x));
+    const base = join(dir, 'ckpt-000003');
+    orThrow(saveCheckpoint(base, { step: 3, config: { model: 'toy' }, stores: { model: a }, optimizer: optA, rng: { seed: 7 } }));
+
+    const b = model(2); // different initial values
+    const optB = new AdamW(b, { lr: 0.01, weightDecay: 0.05 });
+    const ck = orThrow(readCheckpoint(base));
+    expect(ck.sidecar.step).toBe(3);
+    expect(ck.sidecar.rng).toEqual({ seed: 7 });
+    orThrow(restoreStore(b, ck, 'model'));
+    orThrow(restoreOptimizer(optB, ck));
+    for (const n of a.names()) expect(bits(b.get(n))).toEqual(bits(a.get(n)));
+    expect(optB.step).toBe(3);
+    const sa = optA.getState();
+    const sb = optB.getState();
+    for (const k of Object.keys(sa.tensors)) {
+      expect(Array.from(new Uint32Array(sb.tensors[k].data.buffer))).toEqual(Array.from(new Uint32Array(sa.tensors[k].data.buffer)));
+    }
+    // Continue both: identical bits.
+    for (let i = 0; i < 3; i++) {
+      trainStep(a, optA, lossOf(a, x));
+      trainStep(b, optB, lossOf(b, x));
+    }
+    for (const n of a.names()) expect(bits(b.get(n))).toEqual(bits(a.get(n)));
+    [a, b].forEach((s) => s.dispose());
+    [optA, optB].forEach((o) => o.dispose());
+    x.dispose();
+  });
+
+  it('writes atomically: no temp files left, and a failed write keeps the previous file intact', () => {
+    const s = model(1);
+    const base = join(dir, 'c');
+    orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
+    expect(readdirSync(dir).sort()).toEqual(['c.json', 'c.safetensors']);
+    const before = readFileSync(checkpointPaths(base).tensors);
+    // Make the temp path unwritable (a directory sits there): the write fails, the old file survives.
+    mkdirSync(`${checkpointPaths(base).tensors}.${process.pid}.tmp`);
+    const r = saveCheckpoint(base, { step: 2, config: {}, stores: { model: model(5) } });
+    expect(E.isLeft(r) && r.left.message).toMatch(/could not write checkpoint/);
+    expect(readFileSync(checkpointPaths(base).tensors).equals(before)).toBe(true);
+    expect(orThrow(readCheckpoint(base)).sidecar.step).toBe(1);
+    s.dispose();
+  });
+
+  it('rejects a truncated tensor file, naming the file and the tensor', () => {
+    const s = model(1);
+    const base = join(dir, 'c');
+    orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
+    const p = checkpointPaths(base).tensors;
+    const full = readFileSync(p);
+    writeFileSync(p, full.subarray(0, full.length - 10));
+    const r = readCheckpoint(base);
+    expect(E.isLeft(r) && r.left.message).toMatch(/c\.safetensors is truncated: tensor 'model\.bn\.running_mean'/);
+    writeFileSync(p, full.subarray(0, 5));
+    const r2 = readCheckpoint(base);
+    expect(E.isLeft(r2) && r2.left.message).toMatch(/truncated/);
+    s.dispose();
+  });
+
+  it('rejects a file with an unknown name, a missing name, and a wrong shape, each with its own message', () => {
+    const s = model(1);
+    const base = join(dir, 'c');
+    orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
+    const ck = orThrow(readCheckpoint(base));
+
+    const extra = ParameterStore.create(); // lacks bn.running_mean → the file has a name it does not know
+    extra.scope('enc').add('w', tf.zeros([4, 3]));
+    extra.scope('enc').add('b', tf.zeros([3]));
+    const r1 = restoreStore(extra, ck, 'model');
+    expect(E.isLeft(r1) && r1.left.message).toMatch(/has tensor 'model\.bn\.running_mean', which the model does not have/);
+    // ...unless the caller allows it (e.g. a dropped projector): then it loads.
+    expect(E.isRight(restoreStore(extra, ck, 'model', { allowUnknown: (n) => n.startsWith('bn.') }))).toBe(true);
+
+    const more = model(3);
+    more.scope('dec').add('w', tf.zeros([2]));
+    const r2 = restoreStore(more, ck, 'model');
+    expect(E.isLeft(r2) && r2.left.message).toMatch(/is missing tensor 'model\.dec\.w'/);
+
+    const wide = model(4, 5);
+    const before = bits(wide.get('enc.w'));
+    const r3 = restoreStore(wide, ck, 'model');
+    expect(E.isLeft(r3) && r3.left.message).toMatch(/tensor 'model\.enc\.w' has shape \[4,3\] but the model expects \[4,5\]/);
+    expect(bits(wide.get('enc.w'))).toEqual(before); // nothing half-loaded
+    [s, extra, more, wide].forEach((x) => x.dispose());
+  });
+
+  it('rejects a corrupt header, a sidecar that does not match its tensors, and a missing file', () => {
+    const s = model(1);
+    const base = join(dir, 'c');
+    orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
+    const p = checkpointPaths(base).tensors;
+    const good = readFileSync(p);
+    const bad = Buffer.from(good);
+    bad.write('#', 9); // break the JSON
+    writeFileSync(p, bad);
+    const r1 = readCheckpoint(base);
+    expect(E.isLeft(r1) && r1.left.message).toMatch(/corrupt: its JSON header does not parse/);
+    // A valid tensor file from another save paired with this sidecar.
+    writeFileSync(p, encodeSafetensors({ 'model.enc.w': { shape: [1], data: new Float32Array([1]) } }));
+    const r2 = readCheckpoint(base);
+    expect(E.isLeft(r2) && r2.left.message).toMatch(/does not match its sidecar/);
+    const r3 = readCheckpoint(join(dir, 'nope'));
+    expect(E.isLeft(r3) && r3.left.message).toMatch(/nope\.json does not exist/);
+    expect(existsSync(join(dir, 'nope.json'))).toBe(false);
+    s.dispose();
+  });
+
+  it('restoring optimiser state of another model fails with the moment named', () => {
+    const s = model(1);
+    const opt = new AdamW(s, { lr: 0.1 });
+    const base = join(dir, 'c');
+    orThrow(saveCheckpoint(base, { step: 0, config: {}, stores: { model: s }, optimizer: opt }));
+    const other = ParameterStore.create();
+    other.add('z', tf.zeros([2]));
+    const optO = new AdamW(other, { lr: 0.1 });
+    const r = restoreOptimizer(optO, orThrow(readCheckpoint(base)));
+    expect(E.isLeft(r) && r.left.message).toMatch(/optimizer state has 'm\.enc\.w'/);
+    [s, other].forEach((x) => x.dispose());
+    [opt, optO].forEach((x) => x.dispose());
+  });
+
+  it('writeFileAtomic replaces content', () => {
+    const p = join(dir, 'f.txt');
+    writeFileAtomic(p, 'one');
+    writeFileAtomic(p, 'two');
+    expect(readFileSync(p, 'utf8')).toBe('two');
+    expect(readdirSync(dir)).toEqual(['f.txt']);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The safetensors format (huggingface/safetensors): an 8-byte little-endian header length N, N bytes
+ * of JSON `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}}`, then the
+ * raw little-endian tensor bytes, offsets relative to the end of the header. Pure bytes in, bytes out.
+ */
+
+export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'U8';
+export type HostArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export interface NamedHostTensor {
+  readonly dtype: SafetensorsDtype;
+  readonly shape: readonly number[];
+  readonly data: HostArray;
+}
+
+const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, I32: 4, U8: 1 };
+
+export class CheckpointFormatError extends Error {
+  override readonly name = 'CheckpointFormatError';
+}
+
+function dtypeOf(a: HostArray): SafetensorsDtype {
+  if (a instanceof Float32Array) return 'F32';
+  if (a instanceof Float64Array) return 'F64';
+  if (a instanceof Int32Array) return 'I32';
+  return 'U8';
+}
+
+/** Serialises tensors (in the given order) with optional string metadata. */
+export function encodeSafetensors(
+  tensors: Record<string, { shape: readonly number[]; data: HostArray }>,
+  metadata?: Record<string, string>,
+): Buffer {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  const names = Object.keys(tensors);
+  for (const name of names) {
+    const { shape, data } = tensors[name];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n !== data.length) throw new Error(`safetensors: '${name}' has shape [${shape}] but ${data.length} values`);
+    const dtype = dtypeOf(data);
+    header[name] = { dtype, shape: [...shape], data_offsets: [offset, offset + data.byteLength] };
+    offset += data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  // Pad with spaces so the data section starts 8-byte aligned (allowed by the format).
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + headerBytes.length + offset);
+  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(out, 8);
+  let pos = 8 + headerBytes.length;
+  for (const name of names) {
+    const d = tensors[name].data;
+    // Host is little-endian on every platform Node supports for us (x86-64, arm64).
+    Buffer.from(d.buffer, d.byteOffset, d.byteLength).copy(out, pos);
+    pos += d.byteLength;
+  }
+  return out;
+}
+
+export interface DecodedSafetensors {
+  readonly tensors: Map<string, NamedHostTensor>;
+  readonly metadata: Record<string, string>;
+}
+
+/** Parses and validates a safetensors buffer. `label` names the file in error messages. */
+export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): DecodedSafetensors {
+  if (buf.length < 8) throw new CheckpointFormatError(`${label} is truncated: ${buf.length} bytes, no header`);
+  const n = buf.readBigUInt64LE(0);
+  if (n > BigInt(buf.length - 8)) {
+    throw new CheckpointFormatError(`${label} is truncated or corrupt: header claims ${n} bytes but the file has ${buf.length - 8} after the length field`);
+  }
+  const headerLen = Number(n);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
+  } catch {
+    throw new CheckpointFormatError(`${label} is corrupt: its JSON header does not parse`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new CheckpointFormatError(`${label} is corrupt: its header is not a JSON object`);
+  }
+  const dataStart = 8 + headerLen;
+  const dataLen = buf.length - dataStart;
+  const tensors = new Map<string, NamedHostTensor>();
+  let metadata: Record<string, string> = {};
+  const spans: Array<[number, number, string]> = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = raw as Record<string, string>;
+      continue;
+    }
+    const info = raw as { dtype?: string; shape?: unknown; data_offsets?: unknown };
+    const dtype = info.dtype as SafetensorsDtype;
+    if (!(dtype in BYTES)) throw new CheckpointFormatError(`${label}: tensor '${name}' has unsupported dtype ${String(info.dtype)}`);
+    const shape = info.shape;
+    const offs = info.data_offsets;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new CheckpointFormatError(`${label}: tensor '${name}' has an invalid shape`);
+    }
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[1] < offs[0]) {
+      throw new CheckpointFormatError(`${label}: tensor '${name}' has invalid data_offsets`);
+    }
+    const [b, e] = offs as [number, number];
+    const count = (shape as number[]).reduce((a, x) => a * x, 1);
+    if (e - b !== count * BYTES[dtype]) {
+      throw new CheckpointFormatError(`${label}: tensor '${name}' has ${e - b} bytes for shape [${shape}] of ${dtype}`);
+    }
+    if (e > dataLen) {
+      throw new CheckpointFormatError(
+        `${label} is truncated: tensor '${name}' needs bytes up to ${e} but the data section has ${dataLen}; restore it from the previous checkpoint`,
+      );
+    }
+    spans.push([b, e, name]);
+    const copy = Buffer.from(buf.subarray(dataStart + b, dataStart + e)); // aligned copy
+    const ab = copy.buffer.slice(copy.byteOffset, copy.byteOffset + copy.byteLength);
+    const data =
+      dtype === 'F32' ? new Float32Array(ab) : dtype === 'F64' ? new Float64Array(ab) : dtype === 'I32' ? new Int32Array(ab) : new Uint8Array(ab);
+    tensors.set(name, { dtype, shape: shape as number[], data });
+  }
+  spans.sort((x, y) => x[0] - y[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][0] < spans[i - 1][1]) {
+      throw new CheckpointFormatError(`${label} is corrupt: tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
+    }
+  }
+  return { tensors, metadata };
+}

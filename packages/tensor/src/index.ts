@@ -1,0 +1,34 @@
+// tfjs-core's CommonJS build ships no gradient definitions: the umbrella package registers them
+// (and registers, without choosing, the cpu backend). Every package gets them through @epg/tensor.
+import '@tensorflow/tfjs';
+
+export { initBackend, backendReport, formatReport, BackendError, BACKEND_ORDER } from './backend';
+export type { BackendName, BackendReport, InitBackendOptions } from './backend';
+export { RandomStream, hashString, mixSeeds } from './random';
+export type { RandomState } from './random';
+export { normalTensor, uniformTensor, truncatedNormalTensor } from './random-tensors';
+export { ParameterStore, arraysEqual } from './params';
+export type { ParamEntry, ParamKind, AddOptions } from './params';
+export { stopGradient, globalNorm, clipByGlobalNorm, disposeAll } from './gradients';
+export type { NamedTensors } from './gradients';
+export { AdamW, toHost } from './optim/adamw';
+export type { AdamWOptions, AdamWState, ParamGroup, HostTensor } from './optim/adamw';
+export { emaUpdate } from './ema';
+export { trainStep } from './train-step';
+export type { StepResult, StepOptions } from './train-step';
+export { encodeSafetensors, decodeSafetensors, CheckpointFormatError } from './checkpoint/safetensors';
+export type { SafetensorsDtype, HostArray, NamedHostTensor, DecodedSafetensors } from './checkpoint/safetensors';
+export {
+  saveCheckpoint,
+  readCheckpoint,
+  restoreStore,
+  restoreOptimizer,
+  checkpointPaths,
+  writeFileAtomic,
+  collectTensors,
+  orThrow,
+  CheckpointError,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+} from './checkpoint/checkpoint';
+export type { CheckpointSidecar, LoadedCheckpoint, RestoreOptions, SaveCheckpointInput } from './checkpoint/checkpoint';

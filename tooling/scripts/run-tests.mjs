@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// `pnpm test`: lint, typecheck and every package's jest suite through turbo, then one total line
+// ("tests: N passed, N failed") so the result is readable without scrolling through each package.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const groups = ['packages', 'apps', 'tooling'];
+const resultFiles = () =>
+  groups.flatMap((g) =>
+    existsSync(join(root, g))
+      ? readdirSync(join(root, g)).map((d) => ({ name: `${g}/${d}`, file: join(root, g, d, '.jest-results.json') }))
+      : [],
+  );
+for (const { file } of resultFiles()) rmSync(file, { force: true });
+
+const args = ['turbo', 'run', 'lint', 'typecheck', 'test', ...process.argv.slice(2)];
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1' };
+const run = spawnSync('pnpm', ['exec', ...args], { cwd: root, stdio: 'inherit', env });
+
+let passed = 0, failed = 0, skipped = 0;
+const lines = [];
+for (const { name, file } of resultFiles()) {
+  if (!existsSync(file)) continue;
+  for (const r of JSON.parse(readFileSync(file, 'utf8')).runs) {
+    passed += r.passed; failed += r.failed; skipped += r.skipped;
+    lines.push(`  ${name.padEnd(28)} ${String(r.backend).padEnd(8)} ${r.passed} passed, ${r.failed} failed`);
+  }
+}
+console.log('\nTest summary by package and backend:');
+console.log(lines.join('\n'));
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(run.status === 0 && failed === 0 ? 0 : 1);
