@@ -1,2 +1,42 @@
 export { warmupCosine, warmupStep, EPG_CM_WARMUP_STEP } from './lr';
 export type { WarmupCosineOptions, WarmupStepOptions } from './lr';
+export { KARRAS_DEFAULTS, karrasSigma, karrasSigmas, noiseShift, samplingSigmas } from './karras';
+export type { KarrasOptions, SamplingSigmasOptions } from './karras';
+export {
+  SIGMA_DATA,
+  edmScalings,
+  cIn,
+  boundaryScalings,
+  timeValueCm,
+  timeValueEdm,
+  timeValue,
+  sigmaFromTimeValue,
+  edmLossWeight,
+} from './scalings';
+export type { EdmScalings, BoundaryOptions, BoundaryScalings, TimeEncoding } from './scalings';
+export { EPG_CURRICULUM, RRCM_CURRICULUM, curriculumStageLength, curriculumScales } from './curriculum';
+export type { CurriculumOptions, CurriculumVariant } from './curriculum';
+export { EPG_TARGET_EMA, rrcmTargetEma } from './ema';
+export type { SigmoidEmaOptions } from './ema';
+export {
+  CONTRASTIVE_TAU,
+  EPG_CODE_TEMPERATURE,
+  EPG_PAPER_TEMPERATURE,
+  cosineTau2,
+  interpolatedTau,
+  temperature,
+} from './temperature';
+export type { CosineTauOptions, InterpolatedTauOptions, TemperatureSchedule } from './temperature';
+export {
+  EPG_DM_NOISE,
+  EDM_NOISE,
+  lognormalSigma,
+  snapToGrid,
+  dmLossWeights,
+  ectStage,
+  ectTimePair,
+  ectLossWeight,
+} from './noise';
+export type { LognormalOptions, EctOptions } from './noise';
+export { EPG_GUIDANCE_INTERVAL, inGuidanceInterval } from './guidance';
+export type { GuidanceIntervalOptions } from './guidance';

@@ -1,0 +1,203 @@
+/**
+ * Image files through sharp (libvips): PNG sample grids, decoding one image to raw bytes, and
+ * ImageFolder trees (root/<class>/<image>, classes and files sorted by name as torchvision's
+ * ImageFolder does). Decoded images are converted to sRGB without alpha (like PIL
+ * `convert('RGB')`), EXIF orientation is not applied (PIL does not either), and each image is
+ * brought to size×size with the ADM centre crop.
+ */
+import { existsSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import sharp from 'sharp';
+import { admCenterCrop } from './resample';
+import { denormalizeImages, lumaUint8, type Normalization } from './transform';
+import { DataError, type ImageSet } from './types';
+
+export interface RawImage {
+  readonly data: Uint8Array; // H×W×C
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+}
+
+export interface GridOptions {
+  /** Images per row (default ceil(sqrt(N))). */
+  readonly columns?: number;
+  /** Pixels between tiles and around the border (default 2). */
+  readonly padding?: number;
+  /** Grey level of the padding (default 0). */
+  readonly padValue?: number;
+}
+
+/** Tiles N×H×W×C images into one grid image (row-major order). */
+export function tileGrid(images: Uint8Array, count: number, height: number, width: number, channels: number, opts: GridOptions = {}): RawImage {
+  if (images.length !== count * height * width * channels) throw new DataError(`tileGrid: ${images.length} bytes is not ${count}×${height}×${width}×${channels}`);
+  if (count === 0) throw new DataError('tileGrid: no images to tile');
+  const cols = opts.columns ?? Math.ceil(Math.sqrt(count));
+  const rows = Math.ceil(count / cols);
+  const pad = opts.padding ?? 2;
+  const gw = cols * width + (cols + 1) * pad;
+  const gh = rows * height + (rows + 1) * pad;
+  const out = new Uint8Array(gh * gw * channels).fill(opts.padValue ?? 0);
+  for (let n = 0; n < count; n++) {
+    const top = pad + Math.floor(n / cols) * (height + pad);
+    const left = pad + (n % cols) * (width + pad);
+    for (let y = 0; y < height; y++) {
+      const src = ((n * height + y) * width) * channels;
+      out.set(images.subarray(src, src + width * channels), ((top + y) * gw + left) * channels);
+    }
+  }
+  return { data: out, height: gh, width: gw, channels };
+}
+
+/** Writes raw H×W×C bytes (C = 1 or 3) as a PNG, atomically (temp file, then rename). */
+export async function writePng(path: string, image: RawImage): Promise<void> {
+  const { data, height, width, channels } = image;
+  if (channels !== 1 && channels !== 3 && channels !== 4) throw new DataError(`writePng(${path}): ${channels} channels; 1, 3 or 4 are supported`);
+  let img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
+  if (channels === 1) img = img.toColourspace('b-w'); // keep a 1-channel PNG (sharp would write sRGB)
+  const tmp = `${path}.tmp-${process.pid}.png`;
+  try {
+    await img.png().toFile(tmp);
+    renameSync(tmp, path);
+  } catch (e) {
+    if (existsSync(tmp)) unlinkSync(tmp);
+    throw new DataError(`cannot write image ${path}: ${(e as Error).message} (does the folder exist?)`);
+  }
+}
+
+/** Writes a sample grid of N×H×W×C uint8 images as PNG. */
+export async function writePngGrid(path: string, images: Uint8Array, count: number, height: number, width: number, channels: number, opts: GridOptions = {}): Promise<RawImage> {
+  const grid = tileGrid(images, count, height, width, channels, opts);
+  await writePng(path, grid);
+  return grid;
+}
+
+/**
+ * Decodes an image file to raw bytes with 1 or 3 channels (sRGB, alpha dropped; 1 channel =
+ * Pillow's luma). Throws a DataError naming the file when it cannot be read or decoded.
+ */
+export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawImage> {
+  if (!existsSync(path)) throw new DataError(`image file ${path} does not exist`);
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    const meta = await sharp(path).metadata();
+    const gray = meta.channels !== undefined && meta.channels <= 2 && meta.space === 'b-w';
+    let img = sharp(path, { failOn: 'error' }).removeAlpha();
+    img = gray && channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    decoded = await img.raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new DataError(`cannot decode image ${path}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const { width, height } = decoded.info;
+  const have = decoded.info.channels;
+  const src = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
+  if (have === channels) return { data: new Uint8Array(src), height, width, channels };
+  const pixels = width * height;
+  const out = new Uint8Array(pixels * channels);
+  if (have === 3 && channels === 1) for (let p = 0; p < pixels; p++) out[p] = lumaUint8(src[3 * p], src[3 * p + 1], src[3 * p + 2]);
+  else if (have === 1 && channels === 3) for (let p = 0; p < pixels; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = src[p];
+  else throw new DataError(`cannot decode image ${path}: ${have} channels after conversion, expected ${channels}`);
+  return { data: out, height, width, channels };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ImageFolder
+
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png'];
+
+export interface ImageFolderIndex {
+  readonly root: string;
+  readonly classNames: readonly string[];
+  readonly files: readonly string[];
+  readonly labels: Int32Array;
+}
+
+/** Lists root/<class>/<image> files (sorted). Errors name the missing root or the empty class folder. */
+export function scanImageFolder(root: string, extensions: readonly string[] = IMAGE_EXTENSIONS): ImageFolderIndex {
+  if (!existsSync(root)) throw new DataError(`image folder ${root} does not exist: check the path`);
+  if (!statSync(root).isDirectory()) throw new DataError(`image folder ${root} is not a directory (expected root/<class>/<image>)`);
+  const classNames = readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .map((d) => d.name)
+    .sort();
+  if (classNames.length === 0) throw new DataError(`image folder ${root} has no class subfolders (expected root/<class>/<image>)`);
+  const exts = new Set(extensions.map((e) => e.toLowerCase()));
+  const files: string[] = [];
+  const labels: number[] = [];
+  classNames.forEach((name, k) => {
+    const dir = join(root, name);
+    const images = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isFile() && exts.has(extname(d.name).toLowerCase()))
+      .map((d) => d.name)
+      .sort();
+    if (images.length === 0) throw new DataError(`class folder ${dir} has no images (${[...exts].join(', ')}): add images or remove the folder`);
+    for (const f of images) {
+      files.push(join(dir, f));
+      labels.push(k);
+    }
+  });
+  return { root, classNames, files, labels: Int32Array.from(labels) };
+}
+
+export interface ImageFolderOptions {
+  /** Output side length (ADM centre crop). */
+  readonly size: number;
+  readonly channels?: 1 | 3;
+  /** Skip files that cannot be decoded (reported in `skipped`) instead of failing on the first. */
+  readonly skipBad?: boolean;
+  /** Files decoded at once (default 4). */
+  readonly concurrency?: number;
+  readonly extensions?: readonly string[];
+}
+
+export interface LoadedImageFolder {
+  readonly set: ImageSet;
+  readonly skipped: readonly { readonly file: string; readonly reason: string }[];
+}
+
+/** Decodes a whole ImageFolder tree into memory at size×size. */
+export async function loadImageFolder(root: string, opts: ImageFolderOptions): Promise<LoadedImageFolder> {
+  const { size } = opts;
+  const channels = opts.channels ?? 3;
+  if (!Number.isInteger(size) || size <= 0) throw new DataError(`loadImageFolder: size must be a positive integer, got ${size}`);
+  const index = scanImageFolder(root, opts.extensions);
+  const per = size * size * channels;
+  const decoded: (Uint8Array | null)[] = new Array(index.files.length).fill(null);
+  const skipped: { file: string; reason: string }[] = [];
+  let nextFile = 0;
+  const worker = async () => {
+    while (nextFile < index.files.length) {
+      const k = nextFile++;
+      const file = index.files[k];
+      try {
+        const img = await readImage(file, channels);
+        decoded[k] = admCenterCrop(img.data, img.height, img.width, channels, size);
+      } catch (e) {
+        if (!opts.skipBad) {
+          throw new DataError(`${(e as Error).message}; fix or delete the file, or load with skipBad: true`);
+        }
+        skipped.push({ file, reason: (e as Error).message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+  const kept = decoded.flatMap((d, k) => (d ? [k] : []));
+  const images = new Uint8Array(kept.length * per);
+  const labels = new Int32Array(kept.length);
+  kept.forEach((k, n) => {
+    images.set(decoded[k]!, n * per);
+    labels[n] = index.labels[k];
+  });
+  skipped.sort((a, b) => (a.file < b.file ? -1 : 1));
+  return { set: { images, labels, count: kept.length, height: size, width: size, channels, classNames: index.classNames }, skipped };
+}
+
+/**
+ * Writes model samples (N×H×W×C float32 in the given normalisation) as a PNG grid: values are
+ * mapped back to [0, 255], rounded and clipped.
+ */
+export async function writeSampleGrid(
+  path: string, samples: Float32Array, count: number, size: number, channels: number, normalization: Normalization, opts: GridOptions = {},
+): Promise<RawImage> {
+  return writePngGrid(path, denormalizeImages(samples, channels, normalization), count, size, size, channels, opts);
+}

@@ -1,0 +1,60 @@
+export { DataError, imageAt, validateImageSet } from './types';
+export type { ImageSet, NpyArray, NpyDtype } from './types';
+export {
+  loadMnist,
+  loadFashionMnist,
+  fashionMnistFileStats,
+  parseIdx,
+  parseFashionJson,
+  MNIST_CLASS_NAMES,
+  FASHION_MNIST_CLASS_NAMES,
+  FASHION_MNIST_TRAIN_PER_CLASS,
+} from './mnist';
+export { readNpz, writeNpz, writeAdmNpz, parseNpy, encodeNpy, npyHeader } from './npz';
+export type { WriteNpzOptions } from './npz';
+export { resizeUint8, resampleFloat, precomputeCoefficients, admCenterCrop, roundHalfEven } from './resample';
+export type { ResampleFilter, ResampleBox, Coefficients } from './resample';
+export {
+  normalizeImages,
+  denormalizeImages,
+  normalizationAffine,
+  padImageSet,
+  resizeImageSet,
+  admCenterCropSet,
+  toChannels,
+  lumaUint8,
+  takePerClass,
+  subset,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+} from './transform';
+export type { Normalization } from './transform';
+export {
+  MOCO_V3_VIEW1,
+  MOCO_V3_VIEW2,
+  defaultPairConfig,
+  sampleCrop,
+  sampleViewParams,
+  applyView,
+  augmentPairBatch,
+  dropLabels,
+  adjustBrightness,
+  adjustContrast,
+  adjustSaturation,
+  adjustHue,
+  toGrayscaleInPlace,
+  gaussianBlur,
+  gaussianKernel,
+  solarize,
+} from './augment';
+export type { ViewConfig, PairConfig, ViewParams, JitterOp, AugmentedPair } from './augment';
+export { ImageLoader, parseLoaderState } from './loader';
+export type { LoaderState, LoaderOptions, LoadedBatch, RawBatch } from './loader';
+export { pairPrepare, plainPrepare, pairToTensors, plainToTensors } from './pipeline';
+export type { PairBatch, PlainBatch, PairPrepareOptions } from './pipeline';
+export { syntheticImageSet } from './synthetic';
+export type { SyntheticOptions } from './synthetic';
+export { tileGrid, writePng, writePngGrid, readImage, scanImageFolder, loadImageFolder, IMAGE_EXTENSIONS } from './image-io';
+export type { RawImage, GridOptions, ImageFolderIndex, ImageFolderOptions, LoadedImageFolder } from './image-io';
+export { writeSampleGrid } from './image-io';
+export { readNpzE, loadMnistE, loadFashionMnistE, loadImageFolderTE } from './either';
