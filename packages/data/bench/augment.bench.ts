@@ -28,13 +28,13 @@ function tfView(x: tf.Tensor4D, size: number, cfg: ViewConfig, rs: RandomStream)
   const boxes = params.flatMap((p) => [p.crop.top / size, p.crop.left / size, p.crop.bottom / size, p.crop.right / size]);
   const col = (f: (i: number) => number) => tf.tensor4d(Float32Array.from({ length: n }, (_, i) => f(i)), [n, 1, 1, 1]);
   return tf.tidy(() => {
-    let y: tf.Tensor4D = tf.image.cropAndResize(x, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [size, size], 'bilinear');
+    let y: tf.Tensor = tf.image.cropAndResize(x, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [size, size], 'bilinear');
     const jit = col((i) => (params[i].jitter ? 1 : 0));
     const b = col((i) => params[i].jitter?.brightness ?? 1);
     const c = col((i) => params[i].jitter?.contrast ?? 1);
     const s = col((i) => params[i].jitter?.saturation ?? 1);
     const lumaW = tf.tensor1d([0.299, 0.587, 0.114]);
-    const luma = (t: tf.Tensor4D) => tf.sum(tf.mul(t, lumaW), -1, true) as tf.Tensor4D;
+    const luma = (t: tf.Tensor) => tf.sum(tf.mul(t, lumaW), -1, true);
     y = tf.clipByValue(tf.mul(y, tf.add(tf.mul(jit, tf.sub(b, 1)), 1)), 0, 1);
     const mean = tf.mean(luma(y), [1, 2, 3], true);
     y = tf.clipByValue(tf.add(tf.mul(c, y), tf.mul(tf.sub(1, c), mean)), 0, 1);
@@ -44,7 +44,7 @@ function tfView(x: tf.Tensor4D, size: number, cfg: ViewConfig, rs: RandomStream)
     const k = gaussianKernel(1.0);
     const kh = tf.tile(tf.tensor4d(Float32Array.from(k), [1, k.length, 1, 1]), [1, 1, 3, 1]) as tf.Tensor4D;
     const kv = tf.tile(tf.tensor4d(Float32Array.from(k), [k.length, 1, 1, 1]), [1, 1, 3, 1]) as tf.Tensor4D;
-    const blurred = tf.depthwiseConv2d(tf.depthwiseConv2d(y, kh, 1, 'same'), kv, 1, 'same');
+    const blurred = tf.depthwiseConv2d(tf.depthwiseConv2d(y as tf.Tensor4D, kh, 1, 'same'), kv, 1, 'same');
     const bl = col((i) => (params[i].blurSigma !== null ? 1 : 0));
     y = tf.add(tf.mul(tf.sub(1, bl), y), tf.mul(bl, blurred));
     const so = col((i) => (params[i].solarize ? 1 : 0));

@@ -71,17 +71,26 @@ fixture = {
 with open(os.path.join(out_dir, 'adamw.json'), 'w') as f:
     json.dump(fixture, f)
 
-# A safetensors file written by hand from the spec (independent of our encoder).
-a = np.arange(6, dtype='<f4').reshape(2, 3) / 7
+# A safetensors file written by hand from the spec (independent of our encoder), with the dtypes a
+# PyTorch export carries: F32, I32, I64 (BatchNorm's num_batches_tracked), F16 and BF16.
+a = (np.arange(6, dtype='<f4').reshape(2, 3) / 7).astype('<f4')
 b = np.array([1, -2, 3], dtype='<i4')
-header = {
-    '__metadata__': {'format': 'pt'},
-    'alpha': {'dtype': 'F32', 'shape': [2, 3], 'data_offsets': [0, 24]},
-    'beta': {'dtype': 'I32', 'shape': [3], 'data_offsets': [24, 36]},
-}
+c = np.array([7, -(2**40)], dtype='<i8')
+h = np.array([1.0, -2.5, 65504.0, 6.1e-5, 1e-7, np.inf], dtype='<f2')  # normal, max, subnormal, inf
+bf_src = np.array([1.0, -3.140625, 2.0**-130], dtype='<f4')
+bf = (bf_src.view('<u4') >> 16).astype('<u2')  # truncation is exact for these values
+blobs = [('alpha', 'F32', [2, 3], a.tobytes()), ('beta', 'I32', [3], b.tobytes()), ('count', 'I64', [2], c.tobytes()),
+         ('half', 'F16', [6], h.tobytes()), ('brain', 'BF16', [3], bf.tobytes())]
+header = {'__metadata__': {'format': 'pt'}}
+off = 0
+for name, dt, shape, raw in blobs:
+    header[name] = {'dtype': dt, 'shape': shape, 'data_offsets': [off, off + len(raw)]}
+    off += len(raw)
 hb = json.dumps(header).encode()
 with open(os.path.join(out_dir, 'tiny.safetensors'), 'wb') as f:
-    f.write(struct.pack('<Q', len(hb)) + hb + a.tobytes() + b.tobytes())
+    f.write(struct.pack('<Q', len(hb)) + hb + b''.join(raw for *_, raw in blobs))
 with open(os.path.join(out_dir, 'tiny.expected.json'), 'w') as f:
-    json.dump({'alpha': a.astype(np.float64).ravel().tolist(), 'beta': b.tolist()}, f)
+    json.dump({'alpha': a.astype(np.float64).ravel().tolist(), 'beta': b.tolist(), 'count': [str(v) for v in c.tolist()],
+               'half': [float(v) if np.isfinite(v) else 'inf' for v in h.astype(np.float64)],
+               'brain': bf_src.astype(np.float64).tolist()}, f)
 print('wrote', out_dir)

@@ -13,6 +13,11 @@ describe('safetensors', () => {
     expect(alpha.shape).toEqual([2, 3]);
     expect(Array.from(alpha.data)).toEqual(expected.alpha.map((v) => Math.fround(v)));
     expect(Array.from(tensors.get('beta')!.data)).toEqual(expected.beta);
+    expect(Array.from(tensors.get('count')!.data).map(String)).toEqual(expected.count);
+    const half = tensors.get('half')!;
+    expect(half.dtype).toBe('F16');
+    expect(Array.from(half.data).map((v) => (v === Infinity ? 'inf' : v))).toEqual(expected.half);
+    expect(Array.from(tensors.get('brain')!.data)).toEqual(expected.brain);
   });
 
   it('encodes the documented layout: u64 LE header size, JSON header, 8-byte aligned data', () => {

@@ -4,16 +4,20 @@
  * raw little-endian tensor bytes, offsets relative to the end of the header. Pure bytes in, bytes out.
  */
 
-export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'U8';
+export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'I64' | 'U8' | 'F16' | 'BF16';
 export type HostArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 export interface NamedHostTensor {
+  /**
+   * The dtype stored in the file. On read, F16 and BF16 are widened to a Float32Array and I64 (e.g.
+   * BatchNorm's num_batches_tracked) to a Float64Array, exact up to 2^53.
+   */
   readonly dtype: SafetensorsDtype;
   readonly shape: readonly number[];
   readonly data: HostArray;
 }
 
-const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, I32: 4, U8: 1 };
+const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1, F16: 2, BF16: 2 };
 
 export class CheckpointFormatError extends Error {
   override readonly name = 'CheckpointFormatError';
@@ -94,6 +98,7 @@ export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): Deco
     }
     const info = raw as { dtype?: string; shape?: unknown; data_offsets?: unknown };
     const dtype = info.dtype as SafetensorsDtype;
+    const where = `${label}: tensor '${name}'`;
     if (!(dtype in BYTES)) throw new CheckpointFormatError(`${label}: tensor '${name}' has unsupported dtype ${String(info.dtype)}`);
     const shape = info.shape;
     const offs = info.data_offsets;
@@ -116,9 +121,7 @@ export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): Deco
     spans.push([b, e, name]);
     const copy = Buffer.from(buf.subarray(dataStart + b, dataStart + e)); // aligned copy
     const ab = copy.buffer.slice(copy.byteOffset, copy.byteOffset + copy.byteLength);
-    const data =
-      dtype === 'F32' ? new Float32Array(ab) : dtype === 'F64' ? new Float64Array(ab) : dtype === 'I32' ? new Int32Array(ab) : new Uint8Array(ab);
-    tensors.set(name, { dtype, shape: shape as number[], data });
+    tensors.set(name, { dtype, shape: shape as number[], data: viewAs(dtype, ab, where) });
   }
   spans.sort((x, y) => x[0] - y[0]);
   for (let i = 1; i < spans.length; i++) {
@@ -127,4 +130,51 @@ export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): Deco
     }
   }
   return { tensors, metadata };
+}
+
+/** Typed view of little-endian bytes; half-precision types are widened to float32 (PyTorch exports). */
+function viewAs(dtype: SafetensorsDtype, ab: ArrayBuffer, where: string): HostArray {
+  switch (dtype) {
+    case 'F32':
+      return new Float32Array(ab);
+    case 'F64':
+      return new Float64Array(ab);
+    case 'I32':
+      return new Int32Array(ab);
+    case 'I64': {
+      const src = new BigInt64Array(ab);
+      const out = new Float64Array(src.length);
+      for (let i = 0; i < src.length; i++) {
+        const v = Number(src[i]);
+        if (!Number.isSafeInteger(v)) throw new CheckpointFormatError(`${where} holds int64 ${src[i]}, beyond 2^53`);
+        out[i] = v;
+      }
+      return out;
+    }
+    case 'U8':
+      return new Uint8Array(ab);
+    case 'BF16': {
+      // bfloat16 is the top half of a float32.
+      const src = new Uint16Array(ab);
+      const out = new Uint32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = src[i] << 16;
+      return new Float32Array(out.buffer);
+    }
+    case 'F16': {
+      const src = new Uint16Array(ab);
+      const out = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]);
+      return out;
+    }
+  }
+}
+
+/** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }

@@ -1,0 +1,49 @@
+export {
+  PRESETS,
+  EXTRA_TOKENS,
+  getPreset,
+  presetNames,
+  patchSizeFor,
+  validateConfig,
+  tokenLayout,
+  inferShapes,
+} from './config';
+export type { ViTConfig, TransformerSize, ProjectorSize, PresetName, InferredShapes } from './config';
+export { paramCounts, flopCounts, blockParams } from './counts';
+export type { ParamCounts, FlopCounts } from './counts';
+export {
+  NORM_EPS,
+  BN_MOMENTUM,
+  linear,
+  layerNorm,
+  gelu,
+  silu,
+  attention,
+  mlp,
+  batchNorm1d,
+  timestepEmbedding,
+  patchify,
+  unpatchify,
+  embed,
+} from './layers';
+export type { AttentionWeights, BatchNormState } from './layers';
+export {
+  buildPretrainModel,
+  buildFinetuneNetwork,
+  makeEncoderFn,
+  makeNetworkFn,
+  copyEncoderWeights,
+  isEncoderParam,
+  dropoutMask,
+} from './model';
+export type { NetworkFn, EncoderFn, InitScheme, BuildOptions, NetworkFnOptions } from './model';
+export {
+  TORCH_NAME_RULES,
+  TORCH_IGNORED,
+  layoutOf,
+  fromTorchLayout,
+  toTorchLayout,
+  loadTorchStateDict,
+  exportTorchStateDict,
+} from './namemap';
+export type { Layout, NameRule, LoadOptions, LoadReport, HostTensor } from './namemap';
