@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs a package's jest suite once per tfjs backend: `epg-jest --backends cpu,wasm [jest args]`.
 // EPG_BACKEND=<name> narrows it to that one backend; EPG_TEST_BACKENDS overrides the list.
+// `cpu-stock` is the cpu backend with @epg/tensor-native's kernels turned off (EPG_NATIVE=0).
 const { spawnSync } = require('node:child_process');
 
 const argv = process.argv.slice(2);
@@ -14,10 +15,10 @@ const jest = require.resolve('jest/bin/jest');
 let status = 0;
 backends.forEach((backend, k) => {
   console.log(`\n== jest on backend '${backend}' ==`);
-  const r = spawnSync(process.execPath, [jest, ...argv], {
-    stdio: 'inherit',
-    env: { ...process.env, EPG_BACKEND: backend, EPG_JEST_APPEND: k > 0 ? '1' : '0' },
-  });
+  const stock = backend === 'cpu-stock';
+  const env = { ...process.env, EPG_BACKEND: stock ? 'cpu' : backend, EPG_TEST_LABEL: backend, EPG_JEST_APPEND: k > 0 ? '1' : '0' };
+  if (stock) env.EPG_NATIVE = '0';
+  const r = spawnSync(process.execPath, [jest, ...argv], { stdio: 'inherit', env });
   if (r.status !== 0) status = r.status ?? 1;
 });
 process.exit(status);

@@ -14,7 +14,7 @@ class SummaryReporter {
       try { runs = JSON.parse(fs.readFileSync(file, 'utf8')).runs ?? []; } catch { runs = []; }
     }
     runs.push({
-      backend: process.env.EPG_BACKEND ?? 'default',
+      backend: process.env.EPG_TEST_LABEL ?? process.env.EPG_BACKEND ?? 'default',
       passed: results.numPassedTests,
       failed: results.numFailedTests + results.numRuntimeErrorTestSuites,
       skipped: results.numPendingTests + results.numTodoTests,

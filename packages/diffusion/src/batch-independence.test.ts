@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { samplingSigmas } from '@epg/schedules';
-import { ParameterStore, RandomStream } from '@epg/tensor';
+import { ParameterStore, RandomStream, nativeKernelsActive } from '@epg/tensor';
 import { tinyNet } from './__fixtures__/tiny-net';
 import {
   PerSampleNoise,
@@ -55,9 +55,11 @@ describe('per-sample seeds: batch-size independence of sampling', () => {
         for (let k = 0; k < per; k++) maxDiff = Math.max(maxDiff, Math.abs(rev[(7 - i) * per + k] - all[i * per + k]));
       }
       if (process.env.EPG_PRINT) console.log(`batch independence (${stochastic ? 'churn' : 'heun'}) max |diff| ${maxDiff} on ${tf.getBackend()}`);
-      // Bit-identical on cpu and wasm. Other backends' float32 kernels may sum in a batch-dependent
-      // order, so there only rounding-level differences are allowed.
-      expect(maxDiff).toBeLessThanOrEqual(['cpu', 'wasm'].includes(tf.getBackend()) ? 0 : 1e-5);
+      // Bit-identical with tfjs's own cpu and wasm kernels. OpenBLAS (native kernels) and other
+      // backends sum in an order that depends on the matrix shape, hence on the batch size: there
+      // only rounding-level differences, amplified by the sampler from σ = 80, are allowed.
+      const stock = ['cpu', 'wasm'].includes(tf.getBackend()) && !(tf.getBackend() === 'cpu' && nativeKernelsActive());
+      expect(maxDiff).toBeLessThanOrEqual(stock ? 0 : 2e-4);
       // And the images are not trivially equal: different seeds give different images.
       expect(Math.abs(all[0] - all[per])).toBeGreaterThan(1e-3);
     });

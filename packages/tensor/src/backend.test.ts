@@ -7,6 +7,8 @@ describe('backend choice', () => {
   it('runs the backend the test run asked for', () => {
     expect(tf.getBackend()).toBe(process.env.EPG_BACKEND || 'cpu');
     expect(backendReport()?.reason).toMatch(/forced/);
+    // EPG_NATIVE=0 (the 'cpu-stock' test run) keeps tfjs's stock kernels.
+    if (process.env.EPG_NATIVE === '0') expect(backendReport()?.native.active).toBe(false);
   });
 
   it('explains in one line why a forced native backend cannot load', async () => {

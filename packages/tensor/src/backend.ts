@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs'; // op gradients (see index.ts)
 import { existsSync } from 'node:fs';
+import { registerNativeKernels, type NativeKernelsReport } from '@epg/tensor-native';
 import { dirname, join } from 'node:path';
 
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
@@ -33,6 +34,8 @@ export interface BackendReport {
   readonly reason: string;
   /** Backends tried before it and why each was skipped. */
   readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly why: string }>;
+  /** Native cpu kernels (@epg/tensor-native): active or why not. They serve the cpu backend only. */
+  readonly native: NativeKernelsReport;
 }
 
 export class BackendError extends Error {
@@ -136,7 +139,10 @@ export function backendReport(): BackendReport | undefined {
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendReport> {
   const forced = (opts.force ?? process.env.EPG_BACKEND ?? '').trim();
-  let candidates: readonly BackendName[] = BACKEND_ORDER;
+  // Native kernels register into tfjs's kernel registry for 'cpu' (idempotent; EPG_NATIVE=0 turns
+  // them off). When active, the cpu backend beats wasm by ~10x on a training step, so it goes first.
+  const native = registerNativeKernels();
+  let candidates: readonly BackendName[] = native.active ? ['node-gpu', 'node', 'cpu', 'wasm'] : BACKEND_ORDER;
   if (forced) {
     const c = ALIASES[forced.toLowerCase()];
     if (!c) {
@@ -151,7 +157,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     const r = await ATTEMPTS[name]();
     if (r.ok) {
       const reason = forced ? `forced by ${opts.force ? 'option' : 'EPG_BACKEND'}=${forced}` : 'first that loaded';
-      current = { name, tfName: r.tfName, reason, skipped };
+      current = { name, tfName: r.tfName, reason, skipped, native };
       const log = opts.log === undefined ? (l: string) => process.stderr.write(l + '\n') : opts.log;
       log?.(formatReport(current));
       return current;
@@ -170,5 +176,10 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
 
 export function formatReport(r: BackendReport): string {
   const skipped = r.skipped.length ? `; skipped ${r.skipped.map((s) => `${s.name} (${s.why})`).join(', ')}` : '';
-  return `[epg] tfjs backend: ${r.name} (${r.reason})${skipped}`;
+  const native = r.native.active
+    ? r.name === 'cpu'
+      ? `; ${r.native.why}`
+      : '; native cpu kernels loaded but unused on this backend'
+    : `; native cpu kernels off: ${r.native.why}`;
+  return `[epg] tfjs backend: ${r.name} (${r.reason})${native}${skipped}`;
 }

@@ -4,6 +4,18 @@ import '@tensorflow/tfjs';
 
 export { initBackend, backendReport, formatReport, BackendError, BACKEND_ORDER } from './backend';
 export type { BackendName, BackendReport, InitBackendOptions } from './backend';
+// Fused ops: one native pass each on the cpu backend with native kernels, the plain tfjs
+// composition elsewhere. Models use these so that they get the fast path wherever it exists.
+export {
+  layerNorm as fusedLayerNorm,
+  gelu as fusedGelu,
+  linear as fusedLinear,
+  attention as fusedAttention,
+  registerNativeKernels,
+  unregisterNativeKernels,
+  nativeKernelsActive,
+} from '@epg/tensor-native';
+export type { NativeKernelsReport } from '@epg/tensor-native';
 export { RandomStream, hashString, mixSeeds } from './random';
 export type { RandomState } from './random';
 export { normalTensor, uniformTensor, truncatedNormalTensor } from './random-tensors';

@@ -1,34 +1,38 @@
 /**
- * Forward + backward throughput of the small presets on the cpu and wasm backends: images/s and
- * GFLOP/s (analytic matmul FLOPs, ×3 for forward + backward, from `flopCounts`), for the
- * pre-training model (encoder + projector, BatchNorm in training mode) and the fine-tuning network
- * (encoder + decoder). Ratios are against the stock cpu backend measured in the same run.
- * Run: pnpm bench (about 2–3 minutes on 2 cores). VIT_BENCH_BATCH changes the batch (default 4),
- * VIT_BENCH_PRESETS a comma list of presets (default cpu-tiny-mnist,cpu-tiny; cpu-small also fits).
- * The stock cpu backend spends ~75 % of the time in BatchMatMul at ≈ 0.7 GFLOP/s (tf.profile), so
- * each cpu case runs once after no warm-up; wasm gets one warm-up call.
+ * `pnpm bench` for the backbone (issue 7's training units): in one run, the machine's float32 GEMM
+ * ceiling (numpy through python3), then forward+backward of the CPU presets for the pre-training unit
+ * (encoder + projector, BatchNorm in training mode) and the fine-tuning unit (encoder + decoder):
+ * images/s, achieved GFLOP/s (3 × 2 × analytic forward MACs) and its fraction of the 1-thread ceiling,
+ * before (stock tfjs cpu, wasm) and after (cpu with @epg/tensor-native kernels and fused ops).
+ * VIT_BENCH_BATCH (default 64; the stock cpu backend runs min(batch, 8), ~100x slower) and
+ * VIT_BENCH_PRESETS (default cpu-tiny) change the work; EPG_BENCH_QUICK=1 is a smoke run.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { measure, printTable, quick, withRatios, type Row } from '@epg/bench';
-import { initBackend, ParameterStore, RandomStream, normalTensor } from '@epg/tensor';
+import { bestCeiling, measure, measureGemmCeiling, printTable, processCpuMs, quick, withRatios, type Row } from '@epg/bench';
+import { initBackend, ParameterStore, RandomStream, normalTensor, registerNativeKernels, unregisterNativeKernels } from '@epg/tensor';
 import { PRESETS, buildFinetuneNetwork, buildPretrainModel, flopCounts, type PresetName } from '../src';
 
-const BATCH = Number(process.env.VIT_BENCH_BATCH ?? 4);
-const PRESET_LIST = (process.env.VIT_BENCH_PRESETS ?? 'cpu-tiny-mnist,cpu-tiny').split(',') as PresetName[];
+const BATCH = Number(process.env.VIT_BENCH_BATCH ?? (quick() ? 8 : 64));
+const PRESET_LIST = (process.env.VIT_BENCH_PRESETS ?? 'cpu-tiny').split(',') as PresetName[];
 for (const p of PRESET_LIST) {
   if (!(p in PRESETS)) throw new Error(`VIT_BENCH_PRESETS: unknown preset '${p}'; use names from PRESETS, e.g. cpu-tiny`);
 }
-const BACKENDS = ['cpu', 'wasm'] as const;
+/** What is measured: stock tfjs kernels (before) and the native fast path (after). */
+const VARIANTS = [
+  { name: 'cpu (stock tfjs)', backend: 'cpu', native: false, maxBatch: 8 },
+  { name: 'wasm (stock tfjs)', backend: 'wasm', native: false, maxBatch: Infinity },
+  { name: 'cpu + native kernels', backend: 'cpu', native: true, maxBatch: Infinity },
+] as const;
 
 type Stage = 'pretrain' | 'finetune';
 
-function stepFn(name: PresetName, stage: Stage): { run: () => void; dispose: () => void; macs: number } {
+function stepFn(name: PresetName, stage: Stage, batch: number): { run: () => void; dispose: () => void; macs: number } {
   const cfg = PRESETS[name];
   const store = ParameterStore.create();
   const rs = RandomStream.fromSeed(1);
-  const x = normalTensor(rs.child('x'), [BATCH, cfg.imageSize, cfg.imageSize, cfg.channels]) as tf.Tensor4D;
-  const t = tf.tensor1d(Array.from({ length: BATCH }, (_, i) => 250 * Math.log(0.01 + i)));
-  const y = tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % cfg.numClasses), 'int32');
+  const x = normalTensor(rs.child('x'), [batch, cfg.imageSize, cfg.imageSize, cfg.channels]) as tf.Tensor4D;
+  const t = tf.tensor1d(Array.from({ length: batch }, (_, i) => 250 * Math.log(0.01 + i)));
+  const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % cfg.numClasses), 'int32');
   let loss: () => tf.Scalar;
   if (stage === 'pretrain') {
     const enc = buildPretrainModel(store, cfg, { rng: rs.child('init') });
@@ -58,28 +62,60 @@ function stepFn(name: PresetName, stage: Stage): { run: () => void; dispose: () 
 }
 
 async function main(): Promise<void> {
+  const before = measureGemmCeiling(quick());
   const rows: Row[] = [];
-  for (const backend of BACKENDS) {
-    await initBackend({ force: backend, log: null });
+  for (const v of VARIANTS) {
+    await initBackend({ force: v.backend, log: null });
+    if (v.native) {
+      const r = registerNativeKernels();
+      if (!r.active) {
+        console.log(`(skipping '${v.name}': ${r.why})`);
+        continue;
+      }
+    } else {
+      unregisterNativeKernels();
+    }
+    const batch = Math.min(BATCH, v.maxBatch);
     for (const name of PRESET_LIST) {
       for (const stage of ['pretrain', 'finetune'] as const) {
-        const s = stepFn(name, stage);
-        const timing = await measure(s.run, { warmup: backend === 'wasm' ? 1 : 0, minIterations: 1, minTimeMs: quick() ? 0 : 1000, maxIterations: 10 });
+        const s = stepFn(name, stage, batch);
+        const cpu0 = processCpuMs();
+        const timing = await measure(s.run, {
+          warmup: v.backend === 'wasm' || v.native ? 1 : 0,
+          minIterations: 1,
+          minTimeMs: quick() ? 0 : 3000,
+          maxIterations: 10,
+        });
+        const cpuMs = (processCpuMs() - cpu0) / (timing.iterations + (v.backend === 'wasm' || v.native ? 1 : 0));
         s.dispose();
         const sec = timing.medianMs / 1000;
+        const gflops = (3 * 2 * s.macs * batch) / sec / 1e9;
         rows.push({
-          case: `${name} ${stage} b${BATCH}`,
-          backend,
-          'ms/step': timing.medianMs,
-          'img/s': BATCH / sec,
-          'GFLOP/s': (3 * 2 * s.macs * BATCH) / sec / 1e9,
+          unit: `${name} ${stage === 'pretrain' ? 'pre-training (enc+proj)' : 'fine-tuning (enc+dec)'}`,
+          variant: v.name,
+          batch,
+          's/step': sec,
+          'CPU-s/step': cpuMs / 1000,
+          'img/s': batch / sec,
+          'GFLOP/s': gflops,
+          stage,
         });
       }
     }
   }
+  unregisterNativeKernels();
+  const ceiling = bestCeiling(before, measureGemmCeiling(quick()));
+  printTable(`GEMM ceiling (${ceiling.note}; best of before and after the units)`, [
+    { threads: '1', 'GFLOP/s': ceiling.oneThread.wall, 'GFLOP/s by CPU time': ceiling.oneThread.cpu },
+    { threads: 'all', 'GFLOP/s': ceiling.allThreads.wall, 'GFLOP/s by CPU time': ceiling.allThreads.cpu },
+  ]);
+  const withCeil = rows.map(({ stage: _stage, ...r }) => ({
+    ...r,
+    '% ceil (1 thread)': `${((100 * Number(r['GFLOP/s'])) / ceiling.oneThread.wall).toFixed(1)}%`,
+  }));
   printTable(
-    `ViT forward+backward (batch ${BATCH}; GFLOP = 3 × 2 × analytic forward MACs)`,
-    withRatios(rows, { value: 'img/s', groupKey: 'case', baselineKey: 'backend', baseline: 'cpu' }),
+    'ViT training units, forward+backward (GFLOP = 3 × 2 × analytic forward MACs; ratio of img/s against stock cpu)',
+    withRatios(withCeil, { value: 'img/s', groupKey: 'unit', baselineKey: 'variant', baseline: 'cpu (stock tfjs)' }),
   );
 }
 

@@ -2,11 +2,13 @@
  * The ViT building blocks as plain tfjs ops on NHWC / [B, T, D] tensors. Only ops that have gradients
  * on both the cpu and the wasm backend are used (TOOLCHAIN §12): patchify + matMul instead of conv2d,
  * one-hot × matMul instead of gather, BatchNorm from moments/rsqrt. Matrix products are 2-D where
- * natural (tokens flattened into rows). None of these functions tidies: callers run them inside
- * tf.tidy (the model's forward does), so intermediates are freed there.
+ * natural (tokens flattened into rows). Linear, LayerNorm, GELU and the attention core go through
+ * @epg/tensor's fused ops: one native pass each (with its own gradient) on the cpu backend when native
+ * kernels are active, the plain composition otherwise. Callers run these inside tf.tidy (the model's
+ * forward does), so intermediates are freed there.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { stopGradient } from '@epg/tensor';
+import { fusedAttention, fusedGelu, fusedLayerNorm, fusedLinear, stopGradient } from '@epg/tensor';
 
 /** PyTorch's LayerNorm/BatchNorm default ε (TF.js layers default to 1e-3: do not use those). */
 export const NORM_EPS = 1e-5;
@@ -17,22 +19,17 @@ export const BN_MOMENTUM = 0.1;
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const inDim = x.shape[x.rank - 1];
   if (weight.shape[0] !== inDim) throw new Error(`linear: input width ${inDim} does not match weight [${weight.shape}]`);
-  const rows = x.rank === 2 ? x : x.reshape([-1, inDim]);
-  let y = tf.matMul(rows as tf.Tensor2D, weight as tf.Tensor2D);
-  if (bias) y = tf.add(y, bias);
-  return x.rank === 2 ? y : y.reshape([...x.shape.slice(0, -1), weight.shape[1] as number]);
+  return fusedLinear(x, weight, bias ?? null);
 }
 
 /** LayerNorm over the last axis with biased variance, ε = 1e-5, affine [torch.nn.LayerNorm]. */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps = NORM_EPS): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normed, weight), bias);
+  return fusedLayerNorm(x, weight, bias, eps);
 }
 
 /** Exact GELU: x·Φ(x) = ½x(1 + erf(x/√2)) [torch.nn.GELU(approximate='none')]. */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  return fusedGelu(x);
 }
 
 /** SiLU: x·sigmoid(x). */
@@ -55,12 +52,9 @@ export interface AttentionWeights {
 export function attention(x: tf.Tensor3D, w: AttentionWeights, heads: number, projMask?: tf.Tensor): tf.Tensor3D {
   const [B, T, D] = x.shape;
   const hd = D / heads;
-  const qkv = linear(x.reshape([B * T, D]), w.qkv, undefined);
-  const [q, k, v] = tf.split(qkv, 3, 1);
-  const toHeads = (t: tf.Tensor) => t.reshape([B, T, heads, hd]).transpose([0, 2, 1, 3]).reshape([B * heads, T, hd]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(toHeads(q), toHeads(k), false, true), 1 / Math.sqrt(hd));
-  const attn = tf.softmax(scores, -1);
-  const out = tf.matMul(attn, toHeads(v)).reshape([B, heads, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, D]);
+  if (!Number.isInteger(hd)) throw new Error(`attention: width ${D} is not divisible by ${heads} heads`);
+  const qkv = linear(x.reshape([B * T, D]), w.qkv, undefined).reshape([B, T, 3 * D]);
+  const out = fusedAttention(qkv, heads).reshape([B * T, D]);
   let y = linear(out, w.proj, w.projBias);
   if (projMask) y = tf.mul(y, projMask.reshape([B * T, D]));
   return y.reshape([B, T, D]);

@@ -55,7 +55,7 @@ export type Row = Record<string, Cell>;
 
 function fmt(v: Cell): string {
   if (typeof v === 'string') return v;
-  if (!Number.isFinite(v)) return String(v);
+  if (!Number.isFinite(v) || (Number.isInteger(v) && Math.abs(v) < 1e9)) return String(v);
   const a = Math.abs(v);
   if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(2);
   return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
@@ -91,4 +91,13 @@ export function withRatios(
     const ratio = opts.higherIsBetter === false ? bv / v : v / bv;
     return { ...r, [label]: Number.isFinite(ratio) ? ratio : '-' };
   });
+}
+
+export { measureGemmCeiling, numpyGemmRate, bestCeiling } from './ceiling';
+export type { GemmCeiling, GemmRate } from './ceiling';
+
+/** CPU time of this process in milliseconds (user + system), for rates robust to a busy machine. */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

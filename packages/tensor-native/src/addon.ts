@@ -1,0 +1,79 @@
+/**
+ * Finds and loads the optional native addon (built by scripts/build-native.js). Loading never throws:
+ * it reports why the addon is unavailable, and callers keep tfjs's stock kernels.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The addon's functions; every array is caller-allocated, nothing is returned but side effects. */
+export interface NativeAddon {
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number,
+    a: Float32Array, b: Float32Array, c: Float32Array,
+    aOffsets: Int32Array, bOffsets: Int32Array, bias: Float32Array | null, beta: number,
+  ): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  /** kind 0: erf'(x)·dy; kind 1: gelu'(x)·dy. */
+  unaryGrad(kind: number, x: Float32Array, dy: Float32Array, out: Float32Array): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, red: number, inner: number): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  softmaxGrad(y: Float32Array, dy: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  layerNorm(
+    x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
+    mean: Float32Array, rstd: Float32Array, rows: number, cols: number, eps: number,
+  ): void;
+  layerNormGrad(
+    x: Float32Array, gamma: Float32Array | null, mean: Float32Array, rstd: Float32Array, dy: Float32Array,
+    dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, rows: number, cols: number,
+  ): void;
+  transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
+  copyBlocks(src: Float32Array, dst: Float32Array, rows: number, srcStride: number, srcOffset: number, dstStride: number, dstOffset: number, width: number): void;
+  /** Multi-head attention from packed qkv [B*T, 3*H*dh]: writes out [B*T, H*dh] and probabilities P [B, H, T, T]. */
+  attention(qkv: Float32Array, out: Float32Array, p: Float32Array, b: number, t: number, h: number, dh: number, scale: number): void;
+  attentionGrad(qkv: Float32Array, p: Float32Array, dout: Float32Array, dqkv: Float32Array, b: number, t: number, h: number, dh: number, scale: number): void;
+  /** Sets OpenBLAS's thread count; returns the count now in force. */
+  setThreads(n: number): number;
+  blasConfig(): string;
+}
+
+export const ADDON_FILE = 'epg_tensor_native.node';
+
+export type AddonLoad = { readonly addon: NativeAddon; readonly path: string } | { readonly addon: undefined; readonly why: string };
+
+let cached: AddonLoad | undefined;
+
+/** Where the addon may live: dist/native (built package), or node-gyp's build/Release (development). */
+export function addonCandidates(): string[] {
+  return [
+    join(__dirname, 'native', ADDON_FILE),
+    join(__dirname, '..', 'dist', 'native', ADDON_FILE),
+    join(__dirname, '..', 'native', 'build', 'Release', ADDON_FILE),
+  ];
+}
+
+/** Loads the addon once per process. EPG_NATIVE=0 disables it. */
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  if (process.env.EPG_NATIVE === '0') {
+    cached = { addon: undefined, why: 'disabled by EPG_NATIVE=0' };
+    return cached;
+  }
+  const path = addonCandidates().find((p) => existsSync(p));
+  if (!path) {
+    cached = {
+      addon: undefined,
+      why: 'the native addon is not built (needs a C compiler and OpenBLAS: apt-get install -y libopenblas-dev, then pnpm --filter @epg/tensor-native build)',
+    };
+    return cached;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(path) as NativeAddon;
+    cached = { addon, path };
+  } catch (e) {
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    cached = { addon: undefined, why: `the native addon failed to load: ${msg}` };
+  }
+  return cached;
+}

@@ -1,0 +1,189 @@
+/**
+ * Fused ops with their own gradients. On the cpu backend with native kernels registered, each is one
+ * native pass forward and one backward; elsewhere (wasm, or no addon) each is the plain tfjs
+ * composition below, which is also the reference the tests compare the fused path with.
+ * All are pure w.r.t. tidy: they return one new tensor the caller owns and leak nothing else.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { nativeKernelsActive } from './register';
+import { EPG_ATTENTION, EPG_ATTENTION_GRAD, EPG_GELU, EPG_GELU_GRAD, EPG_LAYER_NORM, EPG_LAYER_NORM_GRAD, EPG_LINEAR } from './kernels';
+
+function useNative(...xs: Array<tf.Tensor | null | undefined>): boolean {
+  return nativeKernelsActive() && xs.every((x) => x == null || x.dtype === 'float32');
+}
+
+type GradResult = { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
+
+/** tf.customGrad over `n` tensor inputs, with the save function passed separately. */
+function customOp(n: number, body: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => GradResult): (...xs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) =>
+    body(args.slice(0, n) as tf.Tensor[], args[n] as tf.GradSaveFunc),
+  );
+}
+
+function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
+  const r = tf.engine().runKernel(name, inputs, attrs);
+  return Array.isArray(r) ? (r as tf.Tensor[]) : [r as tf.Tensor];
+}
+
+/**
+ * LayerNorm over the last axis (Ba et al. 2016): (x - mean) / sqrt(var + eps) · gamma + beta, with
+ * the biased variance. gamma and beta are both given or both null (no affine part, as adaLN uses).
+ */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null, eps: number): tf.Tensor {
+  if ((gamma === null) !== (beta === null)) {
+    throw new Error('layerNorm: pass both gamma and beta, or neither (null, null) for a LayerNorm without affine part.');
+  }
+  const c = x.shape[x.rank - 1];
+  for (const [name, p] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (p && (p.rank !== 1 || p.shape[0] !== c)) {
+      throw new Error(`layerNorm: ${name} has shape [${p.shape}] but x's last axis is ${c}: give a 1-D tensor of length ${c}.`);
+    }
+  }
+  if (!useNative(x, gamma, beta)) return layerNormReference(x, gamma, beta, eps);
+  if (gamma && beta) {
+    const f = customOp(3, ([xi, g, b], save) => {
+      const [y, mean, rstd] = runKernel(EPG_LAYER_NORM, { x: xi, gamma: g, beta: b }, { eps });
+      save([xi, g, mean, rstd]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, gs, ms, rs] = saved;
+          return runKernel(EPG_LAYER_NORM_GRAD, { x: xs, gamma: gs, mean: ms, rstd: rs, dy });
+        },
+      };
+    });
+    return f(x, gamma, beta);
+  }
+  const f = customOp(1, ([xi], save) => {
+    const [y, mean, rstd] = runKernel(EPG_LAYER_NORM, { x: xi }, { eps });
+    save([xi, mean, rstd]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ms, rs] = saved;
+        return runKernel(EPG_LAYER_NORM_GRAD, { x: xs, mean: ms, rstd: rs, dy })[0];
+      },
+    };
+  });
+  return f(x);
+}
+
+/** The unfused LayerNorm (tf.moments, sub, rsqrt, mul, add): the fallback and the test reference. */
+export function layerNormReference(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor | null, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    return gamma && beta ? tf.add(tf.mul(y, gamma), beta) : y;
+  });
+}
+
+/** Exact GELU, x · Φ(x) = 0.5 x (1 + erf(x / √2)) (Hendrycks & Gimpel 2016). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  if (!useNative(x)) return geluReference(x);
+  const f = customOp(1, ([xi], save) => {
+    const [y] = runKernel(EPG_GELU, { x: xi });
+    save([xi]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runKernel(EPG_GELU_GRAD, { x: saved[0], dy })[0],
+    };
+  });
+  return f(x);
+}
+
+/** The unfused exact GELU: the fallback and the test reference. */
+export function geluReference(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+}
+
+/**
+ * A dense layer x · w + b over the last axis of x (any rank >= 2), computed as one 2-D product so
+ * that the weight gradient is a single GEMM over all rows (a 3-D x · 2-D w in tfjs would instead
+ * run one product per batch row and sum them). With native kernels the bias is folded into the GEMM.
+ */
+export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor | null): tf.Tensor {
+  const xs0 = x.shape as number[];
+  const ws0 = w.shape as number[];
+  const k = xs0[xs0.length - 1];
+  if (x.rank < 2 || w.rank !== 2 || ws0[0] !== k) {
+    throw new Error(`linear: x [${x.shape}] and w [${w.shape}] do not fit: x needs rank >= 2 and w must be [${k}, out].`);
+  }
+  const n = ws0[1];
+  if (b && (b.rank !== 1 || b.shape[0] !== n)) {
+    throw new Error(`linear: b has shape [${b.shape}] but w gives ${n} outputs: b must be [${n}].`);
+  }
+  const outShape = [...xs0.slice(0, -1), n];
+  return tf.tidy(() => {
+    const x2 = tf.reshape(x, [-1, k]);
+    if (!b) return tf.reshape(tf.matMul(x2, w as tf.Tensor2D), outShape);
+    if (!useNative(x, w, b)) return tf.reshape(tf.add(tf.matMul(x2, w as tf.Tensor2D), b), outShape);
+    const f = customOp(3, ([xi, wi, bi], save) => {
+      const [y] = runKernel(EPG_LINEAR, { x: xi, w: wi, b: bi });
+      save([xi, wi]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, ws] = saved;
+          return [tf.matMul(dy, ws, false, true), tf.matMul(xs, dy, true, false), tf.sum(dy, 0)];
+        },
+      };
+    });
+    return tf.reshape(f(x2, w, b), outShape);
+  });
+}
+
+/**
+ * The unfused dense layer: reshape to 2-D, tf.matMul, add b, reshape back. (tfjs 4.22 cannot
+ * differentiate a 3-D · 2-D tf.matMul: its BatchMatMul gradient does not reduce a broadcast b.)
+ */
+export function linearReference(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor | null): tf.Tensor {
+  return tf.tidy(() => {
+    const xs0 = x.shape as number[];
+    const y = tf.matMul(tf.reshape(x, [-1, xs0[xs0.length - 1]]), w as tf.Tensor2D);
+    return tf.reshape(b ? tf.add(y, b) : y, [...xs0.slice(0, -1), (w.shape as number[])[1]]);
+  });
+}
+
+function checkAttention(qkv: tf.Tensor, heads: number): [number, number, number] {
+  const shape = qkv.shape as number[];
+  if (qkv.rank !== 3 || !Number.isInteger(heads) || heads < 1 || shape[2] % (3 * heads) !== 0) {
+    throw new Error(
+      `attention: qkv has shape [${shape}] with heads=${heads}: give qkv as [batch, tokens, 3·heads·headDim] (columns q|k|v, head, headDim).`,
+    );
+  }
+  return [shape[0], shape[1], shape[2] / 3];
+}
+
+/**
+ * Multi-head self-attention softmax(q·kᵀ/√d_h)·v from the packed projection qkv [B, T, 3D]
+ * (columns ordered q|k|v, then head, then head dim, as timm/PyTorch's fused qkv Linear), returning
+ * the heads concatenated, [B, T, D], before the output projection (Vaswani et al. 2017). Natively,
+ * the heads are strided GEMMs on qkv as it lies: no split, no head transposes, one pass each way.
+ */
+export function attention(qkv: tf.Tensor, heads: number): tf.Tensor {
+  checkAttention(qkv, heads);
+  if (!useNative(qkv)) return attentionReference(qkv, heads);
+  const f = customOp(1, ([q], save) => {
+    const [y, p] = runKernel(EPG_ATTENTION, { qkv: q }, { heads });
+    save([q, p]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runKernel(EPG_ATTENTION_GRAD, { qkv: saved[0], p: saved[1], dy }, { heads })[0],
+    };
+  });
+  return f(qkv);
+}
+
+/** The unfused attention (split, head transposes, matMul, softmax, matMul): fallback and test reference. */
+export function attentionReference(qkv: tf.Tensor, heads: number): tf.Tensor {
+  const [b, t, d] = checkAttention(qkv, heads);
+  const dh = d / heads;
+  return tf.tidy(() => {
+    const toHeads = (z: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(z, [b, t, heads, dh]), [0, 2, 1, 3]), [b * heads, t, dh]);
+    const [q, k, v] = tf.split(qkv, 3, 2).map(toHeads);
+    const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
+    const o = tf.matMul(tf.softmax(scores, -1), v);
+    return tf.reshape(tf.transpose(tf.reshape(o, [b, heads, t, dh]), [0, 2, 1, 3]), [b, t, d]);
+  });
+}

@@ -1,0 +1,19 @@
+/**
+ * @epg/tensor-native: optional native kernels (OpenBLAS GEMM + C elementwise, reductions, softmax,
+ * transpose) for the TensorFlow.js cpu backend, and fused LayerNorm / GELU / linear ops with their
+ * gradients. Without the addon everything still works on the stock tfjs kernels.
+ */
+export { registerNativeKernels, unregisterNativeKernels, nativeKernelsActive, nativeKernelNames } from './register';
+export type { NativeKernelsReport, RegisterOptions } from './register';
+export {
+  layerNorm,
+  layerNormReference,
+  gelu,
+  geluReference,
+  linear,
+  linearReference,
+  attention,
+  attentionReference,
+} from './fused';
+export { loadAddon, addonCandidates } from './addon';
+export type { NativeAddon, AddonLoad } from './addon';

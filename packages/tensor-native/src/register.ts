@@ -1,0 +1,225 @@
+/**
+ * Registers the native kernels into tfjs-core's kernel registry for backend 'cpu'. Every stock
+ * kernel is kept: the native one hands back to it for dtypes and shapes it does not handle, and
+ * `unregisterNativeKernels()` restores it. Also overrides the Erf and Softmax gradients with fused
+ * one-pass kernels while the cpu backend is active (other backends keep the stock gradient).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadAddon, type NativeAddon } from './addon';
+import {
+  BINARY_OPS,
+  EPG_ERF_GRAD,
+  EPG_GELU,
+  EPG_GELU_GRAD,
+  EPG_LAYER_NORM,
+  EPG_LAYER_NORM_GRAD,
+  EPG_LINEAR,
+  EPG_ATTENTION,
+  EPG_ATTENTION_GRAD,
+  attentionKernel,
+  attentionGradKernel,
+  EPG_SOFTMAX_GRAD,
+  REDUCE_OPS,
+  UNARY_OPS,
+  batchMatMulKernel,
+  binaryKernel,
+  concatKernel,
+  erfGradKernel,
+  geluGradKernel,
+  geluKernel,
+  layerNormGradKernel,
+  layerNormKernel,
+  linearKernel,
+  reduceKernel,
+  sliceKernel,
+  softmaxGradKernel,
+  softmaxKernel,
+  splitVKernel,
+  transposeKernel,
+  unaryKernel,
+  type NativeKernel,
+} from './kernels';
+
+export interface NativeKernelsReport {
+  /** True when the addon loaded and its kernels are registered for 'cpu'. */
+  readonly active: boolean;
+  /** One line: what is active (BLAS build, threads), or why not. */
+  readonly why: string;
+  /** Stock kernel names now served natively (fused-op kernels not included). */
+  readonly kernels: string[];
+}
+
+export interface RegisterOptions {
+  /** OpenBLAS threads. Default: EPG_NATIVE_THREADS, else 1 (best for whole training steps here). */
+  readonly threads?: number;
+  /** Serve only these stock kernels natively (default: all); for measuring one step at a time. */
+  readonly only?: readonly string[];
+  /** Also replace the Erf and Softmax gradients with one-pass kernels (default true). */
+  readonly fusedGradients?: boolean;
+}
+
+/** Stock kernel names this package can serve natively. */
+export function nativeKernelNames(): string[] {
+  return Object.keys(overrides());
+}
+
+/** Stock kernels replaced by native ones, by name. */
+function overrides(): Record<string, NativeKernel> {
+  const table: Record<string, NativeKernel> = {
+    BatchMatMul: batchMatMulKernel,
+    Transpose: transposeKernel,
+    Softmax: softmaxKernel,
+    Slice: sliceKernel,
+    SplitV: splitVKernel,
+    Concat: concatKernel,
+    Sum: reduceKernel(REDUCE_OPS.Sum, 'axis'),
+    Mean: reduceKernel(REDUCE_OPS.Mean, 'axis'),
+    Max: reduceKernel(REDUCE_OPS.Max, 'reductionIndices'),
+    Min: reduceKernel(REDUCE_OPS.Min, 'axis'),
+    Prod: reduceKernel(REDUCE_OPS.Prod, 'axis'),
+  };
+  for (const [name, op] of Object.entries(BINARY_OPS)) table[name] = binaryKernel(op);
+  for (const [name, op] of Object.entries(UNARY_OPS)) table[name] = unaryKernel(op);
+  return table;
+}
+
+/** Kernels that exist only here (the fused ops and fused gradients). */
+const FUSED: Record<string, NativeKernel> = {
+  [EPG_ERF_GRAD]: erfGradKernel,
+  [EPG_SOFTMAX_GRAD]: softmaxGradKernel,
+  [EPG_GELU]: geluKernel,
+  [EPG_GELU_GRAD]: geluGradKernel,
+  [EPG_LAYER_NORM]: layerNormKernel,
+  [EPG_LAYER_NORM_GRAD]: layerNormGradKernel,
+  [EPG_LINEAR]: linearKernel,
+  [EPG_ATTENTION]: attentionKernel,
+  [EPG_ATTENTION_GRAD]: attentionGradKernel,
+};
+
+interface State {
+  readonly addon: NativeAddon;
+  readonly stock: Map<string, tf.KernelConfig>;
+  readonly stockGrads: Map<string, tf.GradConfig>;
+  readonly report: NativeKernelsReport;
+}
+
+let state: State | undefined;
+
+/** True when native kernels are registered and the active backend is 'cpu'. */
+export function nativeKernelsActive(): boolean {
+  return state !== undefined && tf.getBackend() === 'cpu';
+}
+
+/** The loaded addon while native kernels are registered. */
+export function activeAddon(): NativeAddon | undefined {
+  return state?.addon;
+}
+
+function wrap(name: string, fn: NativeKernel, addon: NativeAddon, stock: tf.KernelConfig | undefined): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const r = fn(addon, args.inputs as Record<string, tf.TensorInfo>, args.backend as MathBackendCPU, args.attrs ?? {});
+    if (r !== undefined) return r;
+    if (!stock) throw new Error(`@epg/tensor-native: kernel '${name}' got inputs it does not handle`);
+    return stock.kernelFunc(args);
+  };
+  return { kernelName: name, backendName: 'cpu', kernelFunc, setupFunc: stock?.setupFunc, disposeFunc: stock?.disposeFunc };
+}
+
+function envInt(name: string, fallback: number, min: number, what: string): number {
+  const env = process.env[name];
+  if (env === undefined || env === '') return fallback;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`${name}=${env} is not ${what}: use a whole number >= ${min}, or unset it for ${fallback}.`);
+  }
+  return n;
+}
+
+function threadCount(opts: RegisterOptions): number {
+  return opts.threads ?? envInt('EPG_NATIVE_THREADS', 1, 1, 'a thread count');
+}
+
+/**
+ * Loads the addon and registers its kernels for backend 'cpu'. Idempotent; never throws for a
+ * missing or broken addon (the report says why and the stock kernels stay).
+ */
+export function registerNativeKernels(opts: RegisterOptions = {}): NativeKernelsReport {
+  if (state) return state.report;
+  const threads = threadCount(opts);
+  const load = loadAddon();
+  if (!load.addon) return { active: false, why: load.why, kernels: [] };
+  const addon = load.addon;
+  // The stock cpu kernels register when the backend module is first required.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('@tensorflow/tfjs-backend-cpu');
+  addon.setThreads(threads);
+  const stock = new Map<string, tf.KernelConfig>();
+  const kernels: string[] = [];
+  for (const [name, fn] of Object.entries(overrides())) {
+    if (opts.only && !opts.only.includes(name)) continue;
+    const s = tf.getKernel(name, 'cpu');
+    if (!s) continue;
+    stock.set(name, s);
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel(wrap(name, fn, addon, s));
+    kernels.push(name);
+  }
+  for (const [name, fn] of Object.entries(FUSED)) {
+    if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel(wrap(name, fn, addon, undefined));
+  }
+  const stockGrads = new Map<string, tf.GradConfig>();
+  if (opts.fusedGradients ?? true) {
+    overrideGradient('Erf', stockGrads, (dy, saved) => ({
+      x: () => tf.engine().runKernel(EPG_ERF_GRAD, { x: saved[0], dy }) as tf.Tensor,
+    }));
+    overrideGradient('Softmax', stockGrads, (dy, saved) => ({
+      logits: () => tf.engine().runKernel(EPG_SOFTMAX_GRAD, { y: saved[0], dy }) as tf.Tensor,
+    }));
+  }
+  const why = `native kernels active (${kernels.length} kernels; ${addon.blasConfig()})`;
+  state = { addon, stock, stockGrads, report: { active: true, why, kernels } };
+  return state.report;
+}
+
+/** Replaces a gradient with a fused native one, used only when the cpu backend runs and dy is float32. */
+function overrideGradient(
+  name: string,
+  saved: Map<string, tf.GradConfig>,
+  fused: (dy: tf.Tensor, savedTensors: tf.Tensor[]) => Record<string, () => tf.Tensor>,
+): void {
+  const stock = tf.getGradient(name);
+  if (!stock) return;
+  saved.set(name, stock);
+  tf.registerGradient({
+    ...stock,
+    gradFunc: (dy, savedTensors, attrs) => {
+      const d = dy as tf.Tensor;
+      const lastAxis = name !== 'Softmax' || isLastAxis(attrs, savedTensors[0]);
+      if (nativeKernelsActive() && d.dtype === 'float32' && savedTensors[0]?.dtype === 'float32' && lastAxis) {
+        return fused(d, savedTensors);
+      }
+      return stock.gradFunc(dy, savedTensors, attrs);
+    },
+  });
+}
+
+function isLastAxis(attrs: tf.NamedAttrMap, y: tf.Tensor | undefined): boolean {
+  const dim = attrs.dim as number;
+  return y !== undefined && (dim === -1 || dim === y.rank - 1);
+}
+
+/** Restores every stock kernel and gradient (for benchmarks and tests comparing both paths). */
+export function unregisterNativeKernels(): void {
+  if (!state) return;
+  for (const [name, cfg] of state.stock) {
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel(cfg);
+  }
+  for (const name of Object.keys(FUSED)) {
+    if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
+  }
+  for (const cfg of state.stockGrads.values()) tf.registerGradient(cfg);
+  state = undefined;
+}
