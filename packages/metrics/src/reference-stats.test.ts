@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeNpz } from '@epg/data';
+import { saveStatistics, loadStatistics, loadAdmReference } from './reference-stats';
+import { featureStatistics } from './stats';
+import { frechetDistance } from './frechet';
+import { INCEPTION_FID_NAME } from './inception';
+import { syntheticFeatures } from './__fixtures__/synthetic';
+
+describe('reference statistics files', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'epg-metrics-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trips mu, sigma (float64, exact), extractor name and count', () => {
+    const s = featureStatistics(syntheticFeatures(1, 50, 6, 1), 6, 'domain-mnist@abcd1234/fc1');
+    saveStatistics(join(dir, 's.npz'), s);
+    const t = loadStatistics(join(dir, 's.npz'));
+    expect(t.extractor).toBe(s.extractor);
+    expect(t.count).toBe(50);
+    expect(Array.from(t.mu)).toEqual(Array.from(s.mu));
+    expect(Array.from(t.sigma)).toEqual(Array.from(s.sigma));
+    expect(frechetDistance(s, t)).toBeLessThan(1e-12);
+    const other = { ...s, extractor: INCEPTION_FID_NAME };
+    expect(() => frechetDistance(t, other)).toThrow(/cannot compare statistics from extractor 'domain-mnist@abcd1234\/fc1'/);
+  });
+
+  it('reads pytorch-fid style files only with an explicit extractor, and ADM reference batches', () => {
+    const d = 4;
+    const s = featureStatistics(syntheticFeatures(2, 30, d, 1), d, 'x');
+    writeNpz(join(dir, 'pf.npz'), { mu: { dtype: 'float64', shape: [d], data: s.mu }, sigma: { dtype: 'float64', shape: [d, d], data: s.sigma } });
+    expect(() => loadStatistics(join(dir, 'pf.npz'))).toThrow(/does not record its feature extractor; pass assumeExtractor/);
+    expect(loadStatistics(join(dir, 'pf.npz'), { assumeExtractor: INCEPTION_FID_NAME }).extractor).toBe(INCEPTION_FID_NAME);
+
+    const images = Uint8Array.from({ length: 2 * 3 * 3 * 3 }, (_, i) => i);
+    writeNpz(join(dir, 'adm.npz'), {
+      arr_0: { dtype: 'uint8', shape: [2, 3, 3, 3], data: images },
+      mu: { dtype: 'float64', shape: [d], data: s.mu },
+      sigma: { dtype: 'float64', shape: [d, d], data: s.sigma },
+      mu_s: { dtype: 'float32', shape: [d], data: Float32Array.from(s.mu) },
+      sigma_s: { dtype: 'float32', shape: [d, d], data: Float32Array.from(s.sigma) },
+    });
+    const adm = loadAdmReference(join(dir, 'adm.npz'));
+    expect(adm.images).toMatchObject({ count: 2, height: 3, width: 3, channels: 3 });
+    expect(Array.from(adm.images!.images)).toEqual(Array.from(images));
+    expect(adm.stats!.extractor).toBe(INCEPTION_FID_NAME);
+    expect(adm.stats!.count).toBeNull();
+    expect(Array.from(adm.stats!.mu)).toEqual(Array.from(s.mu));
+    expect(adm.spatialStats!.dim).toBe(d);
+    writeNpz(join(dir, 'empty.npz'), { foo: { dtype: 'uint8', shape: [1], data: new Uint8Array(1) } });
+    expect(() => loadAdmReference(join(dir, 'empty.npz'))).toThrow(/neither arr_0 nor mu\/sigma/);
+  });
+});
