@@ -63,7 +63,7 @@ export function loadAddon(): AddonLoad {
   if (!path) {
     cached = {
       addon: undefined,
-      why: 'the native addon is not built (needs a C compiler and OpenBLAS: apt-get install -y libopenblas-dev, then pnpm --filter @epg/tensor-native build)',
+      why: 'the native addon is not built (needs a C compiler and OpenBLAS: apt-get install -y libopenblas-dev, then `pnpm --filter @epg/tensor-native build` in the epg-ts repo, or `npm explore @epg/tensor-native -- npm run build:native` from npm)',
     };
     return cached;
   }
