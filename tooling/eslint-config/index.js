@@ -7,11 +7,12 @@ const allowedEpgDeps = {
   schedules: [],
   tensor: ['tensor-native'],
   'tensor-native': [],
-  vit: ['tensor', 'schedules'],
+  contracts: ['tensor', 'schedules'],
+  vit: ['tensor', 'schedules', 'contracts'],
   data: ['tensor', 'schedules'],
-  diffusion: ['tensor', 'schedules'],
-  ssl: ['tensor', 'schedules'],
-  consistency: ['tensor', 'schedules', 'diffusion'],
+  diffusion: ['tensor', 'schedules', 'contracts'],
+  ssl: ['tensor', 'schedules', 'contracts'],
+  consistency: ['tensor', 'schedules', 'contracts', 'diffusion', 'ssl'],
   metrics: ['tensor', 'schedules', 'data'],
 };
 /** Packages allowed to read files or the environment. */

@@ -40,3 +40,5 @@ export {
 export type { LognormalOptions, EctOptions } from './noise';
 export { EPG_GUIDANCE_INTERVAL, inGuidanceInterval } from './guidance';
 export type { GuidanceIntervalOptions } from './guidance';
+export { noiseSpace, toShifted, toUnshifted, shiftedGrid, guidanceActive } from './noise-space';
+export type { NoiseSpace, NoiseSpaceOptions } from './noise-space';

@@ -16,6 +16,8 @@ export {
   nativeKernelsActive,
 } from '@epg/tensor-native';
 export type { NativeKernelsReport } from '@epg/tensor-native';
+export { EpgError, epgError, isEpgError, toEpgError } from './errors';
+export type { EpgErrorKind } from './errors';
 export { RandomStream, hashString, mixSeeds } from './random';
 export type { RandomState } from './random';
 export { normalTensor, uniformTensor, truncatedNormalTensor } from './random-tensors';

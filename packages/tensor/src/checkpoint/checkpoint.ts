@@ -219,8 +219,4 @@ export function restoreOptimizer(optimizer: AdamW, ckpt: LoadedCheckpoint): E.Ei
   }
 }
 
-/** Unwraps an Either, throwing its Left. For scripts and tests; apps print the message and exit 1. */
-export function orThrow<A>(e: E.Either<Error, A>): A {
-  if (E.isLeft(e)) throw e.left;
-  return e.right;
-}
+export { orThrow } from '../errors';

@@ -1,0 +1,16 @@
+export type {
+  Sigmas,
+  TimeValues,
+  NetworkCall,
+  NetworkFn,
+  EncoderOutput,
+  EncoderFn,
+  Cond,
+  Denoiser,
+  Encoder,
+  Scalings,
+  ScalingsFn,
+  SampleResult,
+  SamplerOptions,
+  Sampler,
+} from './types';
