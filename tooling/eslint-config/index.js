@@ -14,9 +14,10 @@ const allowedEpgDeps = {
   ssl: ['tensor', 'schedules', 'contracts'],
   consistency: ['tensor', 'schedules', 'contracts', 'diffusion', 'ssl'],
   metrics: ['tensor', 'schedules', 'data'],
+  runs: ['tensor'],
 };
 /** Packages allowed to read files or the environment. */
-const ioPackages = new Set(['tensor', 'tensor-native', 'data', 'metrics']);
+const ioPackages = new Set(['tensor', 'tensor-native', 'data', 'metrics', 'runs']);
 const allPackages = Object.keys(allowedEpgDeps);
 
 function boundaryRules(kind, name) {
