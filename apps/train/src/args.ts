@@ -1,0 +1,105 @@
+/**
+ * Command-line arguments of epg-train, parsed into a request without touching any file.
+ *
+ *   epg-train <command> [--preset NAME | --config FILE] [--variant NAME]... [--set key=value]...
+ *             [--run DIR] [--resume] [--dry-run] [--backend NAME]
+ *   commands: all | pretrain | finetune --objective diffusion|consistency
+ */
+import { parseArgs } from 'node:util';
+import * as E from 'fp-ts/Either';
+import { epgError, type EpgError } from '@epg/tensor';
+
+export type Command = 'all' | 'pretrain' | 'finetune';
+
+export interface TrainArgs {
+  readonly command: Command;
+  readonly objective: 'diffusion' | 'consistency' | null;
+  readonly preset: string | null;
+  readonly configFile: string | null;
+  readonly variants: readonly string[];
+  readonly sets: readonly string[];
+  readonly runDir: string | null;
+  readonly resume: boolean;
+  readonly dryRun: boolean;
+  readonly backend: string | null;
+  readonly help: boolean;
+}
+
+export const USAGE = `usage: epg-train <command> [options]
+
+commands:
+  all                       pre-train, fine-tune (consistency and diffusion), sample, score, report
+  pretrain                  stage 1 only: EPG pre-training of the encoder
+  finetune --objective O    stage 2 only (O = diffusion | consistency), from the run's pre-training
+
+options:
+  --preset NAME             a named config (default mnist-quick); see docs/apps.md
+  --config FILE             a JSON config instead of a preset
+  --variant NAME            apply a named variant (repeatable): scratch, rrcm, mocov3, constant-tau,
+                            contrastive-only, consistency-only, no-aux-loss
+  --set key=value           edit one field (repeatable), e.g. --set pretrain.steps=200
+  --run DIR                 run directory (default runs/<preset>[+variants]-s<seed>)
+  --resume                  continue the run in --run exactly where its last checkpoint stopped
+  --dry-run                 print the resolved config and exit
+  --backend NAME            force a tfjs backend (cpu, wasm, node, node-gpu)
+`;
+
+export function parseTrainArgs(argv: readonly string[]): E.Either<EpgError, TrainArgs> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        objective: { type: 'string' },
+        preset: { type: 'string' },
+        config: { type: 'string' },
+        variant: { type: 'string', multiple: true },
+        set: { type: 'string', multiple: true },
+        run: { type: 'string' },
+        resume: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        backend: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    return E.left(epgError('config', (e as Error).message.split('\n')[0], 'see epg-train --help'));
+  }
+  const v = parsed.values;
+  const help = Boolean(v.help);
+  const [command, ...extra] = parsed.positionals;
+  if (help) {
+    return E.right({ command: 'all', objective: null, preset: null, configFile: null, variants: [], sets: [], runDir: null, resume: false, dryRun: false, backend: null, help });
+  }
+  if (!command || !['all', 'pretrain', 'finetune'].includes(command)) {
+    return E.left(epgError('config', command ? `unknown command '${command}'` : 'no command given', 'use epg-train all | pretrain | finetune --objective diffusion|consistency'));
+  }
+  if (extra.length > 0) return E.left(epgError('config', `unexpected argument '${extra[0]}'`, 'options start with --; see epg-train --help'));
+  let objective: TrainArgs['objective'] = null;
+  if (command === 'finetune') {
+    if (v.objective !== 'diffusion' && v.objective !== 'consistency') {
+      return E.left(epgError('config', `finetune needs --objective diffusion or --objective consistency${v.objective ? `, got '${v.objective}'` : ''}`));
+    }
+    objective = v.objective;
+  } else if (v.objective !== undefined) {
+    return E.left(epgError('config', `--objective applies to finetune only, not '${command}'`));
+  }
+  if (v.preset !== undefined && v.config !== undefined) {
+    return E.left(epgError('config', '--preset and --config both given', 'choose one: a named preset or a JSON config file'));
+  }
+  if (v.resume && !v.run) return E.left(epgError('config', '--resume needs --run DIR', 'name the run directory to continue'));
+  return E.right({
+    command: command as Command,
+    objective,
+    preset: v.preset ?? null,
+    configFile: v.config ?? null,
+    variants: v.variant ?? [],
+    sets: v.set ?? [],
+    runDir: v.run ?? null,
+    resume: Boolean(v.resume),
+    dryRun: Boolean(v['dry-run']),
+    backend: v.backend ?? null,
+    help,
+  });
+}

@@ -1,0 +1,124 @@
+/**
+ * Named configs (presets) and named small diffs of them (variants), as data (docs/apps.md, "Presets
+ * and variants"). A run is `preset + variants + --set edits`, validated once by `resolveConfig`.
+ */
+import * as E from 'fp-ts/Either';
+import { epgError, type EpgError } from '@epg/tensor';
+import { applyPatch, decodeRunConfig, parseSet, setField, type ConfigPatch, type RunConfig } from './config';
+
+const CHECKPOINT = { every: 100, keepLatest: 2, keepEvery: null };
+
+/** The README's embedded default: the whole pipeline on MNIST, sized for a few CPU minutes per stage. */
+const MNIST_QUICK: RunConfig = {
+  preset: 'mnist-quick',
+  variants: [],
+  seed: 0,
+  data: { dataset: 'mnist', path: null, limit: null },
+  model: { preset: 'cpu-tiny-mnist', decoderDropout: 0 },
+  pretrain: { variant: 'epg', steps: 300, batch: 64, lr: 1e-3 },
+  diffusion: { steps: 300, batch: 64, lr: 1e-3, clipNorm: null, labelDropout: 0.1 },
+  consistency: { steps: 300, batch: 64, lr: 1e-3, distance: 'epg', huberC: 0.06, auxWeight: 1, clipNorm: null },
+  eval: { fidSamples: 1000, heunSteps: 16, guidance: 1, gridSize: 64 },
+  checkpoint: CHECKPOINT,
+};
+
+/** The MNIST / Fashion-MNIST ablation study's arms (docs/results.md): longer stages, same shapes. */
+const MNIST_STUDY: RunConfig = {
+  ...MNIST_QUICK,
+  preset: 'mnist-study',
+  pretrain: { variant: 'epg', steps: 2000, batch: 128, lr: 1e-3 },
+  diffusion: { ...MNIST_QUICK.diffusion!, steps: 2000, batch: 128 },
+  consistency: { ...MNIST_QUICK.consistency!, steps: 2000, batch: 128 },
+  eval: { fidSamples: 5000, heunSteps: 32, guidance: 1, gridSize: 64 },
+  checkpoint: { every: 250, keepLatest: 2, keepEvery: 1000 },
+};
+
+const FASHION_STUDY: RunConfig = { ...MNIST_STUDY, preset: 'fashion-study', data: { dataset: 'fashion-mnist', path: null, limit: null } };
+
+/**
+ * The paper's ImageNet-256 recipes (docs/method.md): EPG-XL/16 DM (pre-training 600k × 1024, DM 1M ×
+ * 1024 at lr 1e-4, clip 0.5, label drop 0.1, Heun-32 with CFG) and EPG-L/16 CM (700k × 1024, lr 1e-4,
+ * dropout 0.5, aux weight 1). They validate and resolve here; running them needs a GPU backend.
+ */
+const IMAGENET256_XL16_DM: RunConfig = {
+  preset: 'imagenet256-xl16-dm',
+  variants: [],
+  seed: 0,
+  data: { dataset: 'image-folder', path: 'data/imagenet256/train', limit: null },
+  model: { preset: 'epg-xl16', decoderDropout: 0 },
+  pretrain: { variant: 'epg', steps: 600_000, batch: 1024, lr: null },
+  diffusion: { steps: 1_000_000, batch: 1024, lr: 1e-4, clipNorm: 0.5, labelDropout: 0.1 },
+  consistency: null,
+  eval: { fidSamples: 50_000, heunSteps: 32, guidance: 2.5, gridSize: 64 },
+  checkpoint: { every: 5000, keepLatest: 2, keepEvery: 100_000 },
+};
+
+const IMAGENET256_L16_CM: RunConfig = {
+  ...IMAGENET256_XL16_DM,
+  preset: 'imagenet256-l16-cm',
+  model: { preset: 'epg-l16', decoderDropout: 0.5 },
+  diffusion: null,
+  consistency: { steps: 700_000, batch: 1024, lr: 1e-4, distance: 'epg', huberC: 0.06, auxWeight: 1, clipNorm: null },
+  eval: { fidSamples: 50_000, heunSteps: 32, guidance: 1, gridSize: 64 },
+};
+
+export const PRESETS: Readonly<Record<string, RunConfig>> = {
+  'mnist-quick': MNIST_QUICK,
+  'mnist-study': MNIST_STUDY,
+  'fashion-study': FASHION_STUDY,
+  'imagenet256-xl16-dm': IMAGENET256_XL16_DM,
+  'imagenet256-l16-cm': IMAGENET256_L16_CM,
+};
+
+/** Ablation arms as small diffs (the paper's Table "pre-training scheme" rows, and the aux-loss switch). */
+export const VARIANTS: Readonly<Record<string, { readonly description: string; readonly patch: ConfigPatch }>> = {
+  scratch: { description: 'no pre-training: fine-tune from a random encoder', patch: { pretrain: null } },
+  rrcm: { description: "rRCM's pre-training (sigmoid EMA, τ 0.2, 20→80, no shift)", patch: { pretrain: { variant: 'rrcm' } } },
+  mocov3: { description: 'MoCo v3 pre-training (predictor, 2τ, momentum target; no trajectory term)', patch: { pretrain: { variant: 'moco-v3' } } },
+  'constant-tau': { description: "EPG with the released code's constant τ = 0.1", patch: { pretrain: { variant: 'epg-code' } } },
+  'contrastive-only': { description: 'EPG without the representation-consistency term', patch: { pretrain: { variant: 'contrastive-only' } } },
+  'consistency-only': { description: 'EPG without the augmentation-contrastive term', patch: { pretrain: { variant: 'consistency-only' } } },
+  'no-aux-loss': { description: 'CM fine-tuning without the frozen-encoder auxiliary loss', patch: { consistency: { auxWeight: 0 } } },
+};
+
+export interface ResolveRequest {
+  /** Preset name, or a parsed JSON config (from --config FILE). */
+  readonly base: string | unknown;
+  readonly variants?: readonly string[];
+  /** `key=value` strings, applied in order after the variants. */
+  readonly sets?: readonly string[];
+}
+
+/** preset (or file) → variants → --set edits → one validated RunConfig; every problem is a Left. */
+export function resolveConfig(req: ResolveRequest): E.Either<EpgError, RunConfig> {
+  let config: unknown;
+  if (typeof req.base === 'string') {
+    const preset = PRESETS[req.base];
+    if (!preset) return E.left(epgError('config', `unknown preset '${req.base}'`, `use one of ${Object.keys(PRESETS).join(', ')}`));
+    config = preset;
+  } else {
+    config = req.base;
+  }
+  const applied: string[] = [];
+  for (const name of req.variants ?? []) {
+    const v = VARIANTS[name];
+    if (!v) return E.left(epgError('config', `unknown variant '${name}'`, `use one of ${Object.keys(VARIANTS).join(', ')} (or a variant package, see docs/variants.md)`));
+    if (name !== 'scratch' && (config as RunConfig).pretrain === null && 'pretrain' in v.patch) {
+      return E.left(epgError('config', `variant '${name}' changes pre-training, but this config has none`, "drop 'scratch' or this variant"));
+    }
+    config = applyPatch(config as RunConfig, v.patch);
+    applied.push(name);
+  }
+  if (applied.length > 0) {
+    const prev = (config as { variants?: unknown }).variants;
+    config = { ...(config as object), variants: [...(Array.isArray(prev) ? prev : []), ...applied] };
+  }
+  for (const s of req.sets ?? []) {
+    const parsed = parseSet(s);
+    if (E.isLeft(parsed)) return parsed;
+    const next = setField(config, parsed.right.path, parsed.right.value);
+    if (E.isLeft(next)) return next;
+    config = next.right;
+  }
+  return decodeRunConfig(config);
+}
