@@ -8,7 +8,7 @@
  */
 import type { RandomStream } from '@epg/tensor';
 import { DataError } from './types';
-import { resampleFloat, roundHalfEven, type ResampleBox } from './resample';
+import { resizedCropFloat, roundHalfEven, type ResampleBox } from './resample';
 import { normalizationAffine, type Normalization } from './transform';
 
 /** Probabilities and ranges of one view (defaults: MoCo v3). */
@@ -280,7 +280,8 @@ export function applyView(
   const n = size * size * channels;
   const s = scratch && scratch.img.length === n ? scratch : { img: new Float32Array(n), tmp: new Float32Array(n) };
   const img = s.img;
-  resampleFloat(src, height, width, channels, size, size, 'bilinear', params.crop, img, 1 / 255);
+  // Crop, then resize the crop (torchvision resized_crop): the filter never reads outside the crop.
+  resizedCropFloat(src, height, width, channels, params.crop, size, size, 'bilinear', img, 1 / 255);
   for (let i = 0; i < n; i++) img[i] = clamp01(img[i]);
   if (params.jitter) {
     const j = params.jitter;
