@@ -211,34 +211,40 @@ export function gaussianKernel(sigma: number): Float64Array {
   return k;
 }
 
-/** Separable Gaussian blur, edges replicated (scipy mode 'nearest'); `tmp` is scratch of img's size. */
+/** Index `i` folded into 0..n−1 by mirroring about the outer pixel edges (… c b a | a b c … | … x y z | z y x …). */
+function reflectIndex(i: number, n: number): number {
+  const m = ((i % (2 * n)) + 2 * n) % (2 * n);
+  return m < n ? m : 2 * n - 1 - m;
+}
+
+/**
+ * Separable Gaussian blur, edges mirrored (scipy.ndimage mode 'reflect', which tracks PIL's
+ * GaussianBlur at the border far better than replicated edges; docs/data.md has the sizes);
+ * `tmp` is scratch of img's size.
+ */
 export function gaussianBlur(img: Float32Array, height: number, width: number, channels: number, sigma: number, tmp: Float32Array = new Float32Array(img.length)): void {
   const k = gaussianKernel(sigma);
   const r = (k.length - 1) / 2;
   if (r === 0) return;
   const C = channels;
   const rowLen = width * C;
-  // Horizontal: each row copied into a buffer padded with its edge pixels, then a clamp-free convolution.
+  // Horizontal: each row copied into a buffer padded with its mirrored pixels, then a clamp-free convolution.
   const padded = new Float32Array((width + 2 * r) * C);
+  const cols = new Int32Array(width + 2 * r);
+  for (let j = 0; j < cols.length; j++) cols[j] = reflectIndex(j - r, width) * C;
   for (let y = 0; y < height; y++) {
     const row = y * rowLen;
-    padded.set(img.subarray(row, row + rowLen), r * C);
-    for (let j = 0; j < r; j++) {
-      for (let c = 0; c < C; c++) {
-        padded[j * C + c] = img[row + c];
-        padded[(r + width + j) * C + c] = img[row + rowLen - C + c];
-      }
-    }
+    for (let j = 0; j < cols.length; j++) for (let c = 0; c < C; c++) padded[j * C + c] = img[row + cols[j] + c];
     for (let x = 0; x < rowLen; x++) {
       let acc = 0;
       for (let j = 0; j < k.length; j++) acc += k[j] * padded[x + j * C];
       tmp[row + x] = acc;
     }
   }
-  // Vertical: the source rows of each output row (clamped to the image), accumulated per column.
+  // Vertical: the (mirrored) source rows of each output row, accumulated per column.
   const rows = new Int32Array(k.length);
   for (let y = 0; y < height; y++) {
-    for (let j = -r; j <= r; j++) rows[j + r] = (y + j < 0 ? 0 : y + j >= height ? height - 1 : y + j) * rowLen;
+    for (let j = -r; j <= r; j++) rows[j + r] = reflectIndex(y + j, height) * rowLen;
     const out = y * rowLen;
     for (let x = 0; x < rowLen; x++) {
       let acc = 0;
