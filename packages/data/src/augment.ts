@@ -1,10 +1,11 @@
 /**
- * The MoCo v3 / BYOL asymmetric augmentation pair (METHOD_SPEC §4.3; moco-v3 main_moco.py
- * `augmentation1`/`augmentation2`; rRCM dataset.py), on host float32 buffers, seeded per sample.
- * Ops follow torchvision's definitions (transforms.RandomResizedCrop.get_params, functional
- * adjust_* on [0, 1] images) with Pillow-style antialiased bilinear resampling. Differences from
- * the PIL pipeline, by design: values stay float between ops (PIL rounds to uint8 after each),
- * and the blur is an exact Gaussian (PIL's GaussianBlur approximates it with three box blurs).
+ * The MoCo v3 / BYOL asymmetric augmentation pair (moco-v3 main_moco.py `augmentation1`/`augmentation2`;
+ * rRCM dataset.py), on host float32 buffers, seeded per sample. Ops follow torchvision's definitions
+ * (transforms.RandomResizedCrop.get_params; functional resized_crop = crop, then Pillow-style
+ * antialiased bilinear resize of the crop; adjust_* on [0, 1] images). Differences from the PIL
+ * pipeline MoCo v3 runs, by design and measured in docs/data.md: values stay float between ops (PIL
+ * rounds to uint8 after each), hue is rotated in float (PIL quantises HSV to 8 bits), and the blur
+ * is an exact sampled Gaussian with mirrored edges (PIL's GaussianBlur uses three box blurs).
  */
 import type { RandomStream } from '@epg/tensor';
 import { DataError } from './types';
