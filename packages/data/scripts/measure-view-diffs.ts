@@ -13,7 +13,8 @@ import {
   adjustBrightness, adjustContrast, adjustHue, adjustSaturation, applyView, gaussianBlur, solarize, toGrayscaleInPlace,
   type JitterOp, type ViewParams,
 } from '../src/augment';
-import { readNpz, type NpyArray } from '../src/npz';
+import { readNpz } from '../src/npz';
+import type { NpyArray } from '../src/types';
 import { resampleFloat, resizedCropFloat } from '../src/resample';
 
 const FIX = join(__dirname, '..', 'src', '__fixtures__');

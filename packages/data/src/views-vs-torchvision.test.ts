@@ -3,7 +3,8 @@ import {
   adjustBrightness, adjustContrast, adjustHue, adjustSaturation, applyView, gaussianBlur, solarize, toGrayscaleInPlace,
   type JitterOp, type ViewParams,
 } from './augment';
-import { readNpz, type NpyArray } from './npz';
+import { readNpz } from './npz';
+import type { NpyArray } from './types';
 
 // References: torchvision 0.14 / Pillow 9.4 (scripts/make_torchvision_fixtures.py). The bounds are
 // the sizes docs/data.md reports (scripts/measure-view-diffs.ts prints them), so a change that
