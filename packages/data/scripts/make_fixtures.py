@@ -11,7 +11,8 @@ Files:
 - npy_*.npy: np.save output, compared byte for byte with our encoder.
 - pil_resize.npz: Pillow Image.resize outputs (box/bilinear/bicubic, with and without a box) and
   guided-diffusion's center_crop_arr, for a seeded random source image.
-- scipy_blur.npz: scipy.ndimage.gaussian_filter(mode='nearest', truncate=3) references.
+- scipy_blur.npz: scipy.ndimage.gaussian_filter(mode='reflect', truncate=3) references, on a 9x11
+  image and on a 3x2 image smaller than the kernel radius (the mirror repeats).
 """
 import colorsys
 import json
@@ -43,16 +44,18 @@ np.savez(os.path.join(OUT, 'npz_positional.npz'), arrays['a_u8'], arrays['e_i4']
 for k in ('a_u8', 'b_f4', 'c_i8', 'd_f8', 'e_i4'):
     np.save(os.path.join(OUT, f'npy_{k}.npy'), arrays[k])
 
-# scipy Gaussian blur references (edge = replicate, kernel radius = ceil(3 sigma) as truncate=3 gives).
+# scipy Gaussian blur references (edges mirrored, mode 'reflect'; kernel radius int(3 sigma + 0.5) as truncate=3 gives).
 rng = np.random.default_rng(5)
 blur_src = rng.random((9, 11, 3)).astype(np.float32)
 blur = {'src': blur_src}
 for i, sigma in enumerate([0.1, 0.7, 2.0]):
     blur[f'sigma_{i}'] = np.array(sigma)
     blur[f'out_{i}'] = np.stack(
-        [scipy.ndimage.gaussian_filter(blur_src[..., c].astype(np.float64), sigma, mode='nearest', truncate=3.0) for c in range(3)],
+        [scipy.ndimage.gaussian_filter(blur_src[..., c].astype(np.float64), sigma, mode='reflect', truncate=3.0) for c in range(3)],
         axis=-1,
     ).astype(np.float32)
+blur['small_src'] = rng.random((3, 2, 1)).astype(np.float32)
+blur['small_out'] = scipy.ndimage.gaussian_filter(blur['small_src'][..., 0].astype(np.float64), 2.0, mode='reflect', truncate=3.0)[..., None].astype(np.float32)
 np.savez(os.path.join(OUT, 'scipy_blur.npz'), **blur)
 
 # Hue rotation reference from colorsys.

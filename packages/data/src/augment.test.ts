@@ -120,7 +120,7 @@ describe('pixel ops against hand-computed and library references', () => {
     }
   });
 
-  it('Gaussian blur matches scipy.ndimage.gaussian_filter (nearest edges, truncate 3)', () => {
+  it('Gaussian blur matches scipy.ndimage.gaussian_filter (mirrored edges, truncate 3)', () => {
     const z = readNpz(join(FIX, 'scipy_blur.npz'));
     const src = z.get('src')!.data as Float32Array;
     for (let i = 0; i < 3; i++) {
@@ -129,6 +129,11 @@ describe('pixel ops against hand-computed and library references', () => {
       const ref = z.get(`out_${i}`)!.data as Float32Array;
       for (let k = 0; k < img.length; k++) expect(Math.abs(img[k] - ref[k])).toBeLessThan(1e-5);
     }
+    // A 3×2 image under a radius-6 kernel: the mirror has to repeat.
+    const small = (z.get('small_src')!.data as Float32Array).slice();
+    gaussianBlur(small, 3, 2, 1, 2.0);
+    const smallRef = z.get('small_out')!.data as Float32Array;
+    for (let k = 0; k < small.length; k++) expect(Math.abs(small[k] - smallRef[k])).toBeLessThan(1e-5);
   });
 
   it('an identity view reproduces the image; flip mirrors it', () => {

@@ -1,14 +1,15 @@
 /**
- * The MoCo v3 / BYOL asymmetric augmentation pair (METHOD_SPEC §4.3; moco-v3 main_moco.py
- * `augmentation1`/`augmentation2`; rRCM dataset.py), on host float32 buffers, seeded per sample.
- * Ops follow torchvision's definitions (transforms.RandomResizedCrop.get_params, functional
- * adjust_* on [0, 1] images) with Pillow-style antialiased bilinear resampling. Differences from
- * the PIL pipeline, by design: values stay float between ops (PIL rounds to uint8 after each),
- * and the blur is an exact Gaussian (PIL's GaussianBlur approximates it with three box blurs).
+ * The MoCo v3 / BYOL asymmetric augmentation pair (moco-v3 main_moco.py `augmentation1`/`augmentation2`;
+ * rRCM dataset.py), on host float32 buffers, seeded per sample. Ops follow torchvision's definitions
+ * (transforms.RandomResizedCrop.get_params; functional resized_crop = crop, then Pillow-style
+ * antialiased bilinear resize of the crop; adjust_* on [0, 1] images). Differences from the PIL
+ * pipeline MoCo v3 runs, by design and measured in docs/data.md: values stay float between ops (PIL
+ * rounds to uint8 after each), hue is rotated in float (PIL quantises HSV to 8 bits), and the blur
+ * is an exact sampled Gaussian with mirrored edges (PIL's GaussianBlur uses three box blurs).
  */
 import type { RandomStream } from '@epg/tensor';
 import { DataError } from './types';
-import { resampleFloat, roundHalfEven, type ResampleBox } from './resample';
+import { resizedCropFloat, roundHalfEven, type ResampleBox } from './resample';
 import { normalizationAffine, type Normalization } from './transform';
 
 /** Probabilities and ranges of one view (defaults: MoCo v3). */
@@ -211,34 +212,40 @@ export function gaussianKernel(sigma: number): Float64Array {
   return k;
 }
 
-/** Separable Gaussian blur, edges replicated (scipy mode 'nearest'); `tmp` is scratch of img's size. */
+/** Index `i` folded into 0..n−1 by mirroring about the outer pixel edges (… c b a | a b c … | … x y z | z y x …). */
+function reflectIndex(i: number, n: number): number {
+  const m = ((i % (2 * n)) + 2 * n) % (2 * n);
+  return m < n ? m : 2 * n - 1 - m;
+}
+
+/**
+ * Separable Gaussian blur, edges mirrored (scipy.ndimage mode 'reflect', which tracks PIL's
+ * GaussianBlur at the border far better than replicated edges; docs/data.md has the sizes);
+ * `tmp` is scratch of img's size.
+ */
 export function gaussianBlur(img: Float32Array, height: number, width: number, channels: number, sigma: number, tmp: Float32Array = new Float32Array(img.length)): void {
   const k = gaussianKernel(sigma);
   const r = (k.length - 1) / 2;
   if (r === 0) return;
   const C = channels;
   const rowLen = width * C;
-  // Horizontal: each row copied into a buffer padded with its edge pixels, then a clamp-free convolution.
+  // Horizontal: each row copied into a buffer padded with its mirrored pixels, then a clamp-free convolution.
   const padded = new Float32Array((width + 2 * r) * C);
+  const cols = new Int32Array(width + 2 * r);
+  for (let j = 0; j < cols.length; j++) cols[j] = reflectIndex(j - r, width) * C;
   for (let y = 0; y < height; y++) {
     const row = y * rowLen;
-    padded.set(img.subarray(row, row + rowLen), r * C);
-    for (let j = 0; j < r; j++) {
-      for (let c = 0; c < C; c++) {
-        padded[j * C + c] = img[row + c];
-        padded[(r + width + j) * C + c] = img[row + rowLen - C + c];
-      }
-    }
+    for (let j = 0; j < cols.length; j++) for (let c = 0; c < C; c++) padded[j * C + c] = img[row + cols[j] + c];
     for (let x = 0; x < rowLen; x++) {
       let acc = 0;
       for (let j = 0; j < k.length; j++) acc += k[j] * padded[x + j * C];
       tmp[row + x] = acc;
     }
   }
-  // Vertical: the source rows of each output row (clamped to the image), accumulated per column.
+  // Vertical: the (mirrored) source rows of each output row, accumulated per column.
   const rows = new Int32Array(k.length);
   for (let y = 0; y < height; y++) {
-    for (let j = -r; j <= r; j++) rows[j + r] = (y + j < 0 ? 0 : y + j >= height ? height - 1 : y + j) * rowLen;
+    for (let j = -r; j <= r; j++) rows[j + r] = reflectIndex(y + j, height) * rowLen;
     const out = y * rowLen;
     for (let x = 0; x < rowLen; x++) {
       let acc = 0;
@@ -280,7 +287,8 @@ export function applyView(
   const n = size * size * channels;
   const s = scratch && scratch.img.length === n ? scratch : { img: new Float32Array(n), tmp: new Float32Array(n) };
   const img = s.img;
-  resampleFloat(src, height, width, channels, size, size, 'bilinear', params.crop, img, 1 / 255);
+  // Crop, then resize the crop (torchvision resized_crop): the filter never reads outside the crop.
+  resizedCropFloat(src, height, width, channels, params.crop, size, size, 'bilinear', img, 1 / 255);
   for (let i = 0; i < n; i++) img[i] = clamp01(img[i]);
   if (params.jitter) {
     const j = params.jitter;

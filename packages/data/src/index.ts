@@ -12,7 +12,7 @@ export {
 } from './mnist';
 export { readNpz, writeNpz, writeAdmNpz, parseNpy, encodeNpy, npyHeader } from './npz';
 export type { WriteNpzOptions } from './npz';
-export { resizeUint8, resampleFloat, precomputeCoefficients, admCenterCrop, roundHalfEven } from './resample';
+export { resizeUint8, resampleFloat, resizedCropFloat, resizedCropUint8, precomputeCoefficients, admCenterCrop, roundHalfEven } from './resample';
 export type { ResampleFilter, ResampleBox, Coefficients } from './resample';
 export {
   normalizeImages,

@@ -3,7 +3,8 @@
  * the filter support widens by the downscale factor (antialiasing), horizontal pass first, then
  * vertical. `resizeUint8` reproduces Pillow's 8-bit fixed-point arithmetic (22 precision bits,
  * rounding and clipping after each pass), so it matches `Image.resize` pixel for pixel;
- * `resampleFloat` runs the same weights in float32 for the augmentation pipeline.
+ * `resampleFloat` runs the same weights in float32. `resizedCropFloat` / `resizedCropUint8` crop
+ * first and resize the crop (torchvision `resized_crop`), as the augmentation pipeline needs.
  * Also the ADM centre crop (guided-diffusion image_datasets.py `center_crop_arr`).
  */
 
@@ -160,7 +161,9 @@ export function resizeUint8(
 
 /**
  * The same resampling in float (no rounding between passes) from any numeric H×W×C source into
- * `out` (outH×outW×C); `scale` multiplies every output value (e.g. 1/255).
+ * `out` (outH×outW×C); `scale` multiplies every output value (e.g. 1/255). With a `box` this is
+ * Pillow's `resize(size, box=box)`: the filter may read pixels outside the box (see
+ * `resizedCropFloat` for crop-then-resize).
  */
 export function resampleFloat(
   src: ArrayLike<number>, h: number, w: number, c: number, outH: number, outW: number, filter: ResampleFilter,
@@ -170,6 +173,59 @@ export function resampleFloat(
   const b = box ?? { left: 0, top: 0, right: w, bottom: h };
   const ch = precomputeCoefficients(w, b.left, b.right, outW, filter);
   const cv = precomputeCoefficients(h, b.top, b.bottom, outH, filter);
+  return separableFloat(src, w, c, ch, cv, outH, outW, out, scale);
+}
+
+/** Coefficients over the box's own pixels only (the box's `in0..in1` as a whole image), indices shifted to the source. */
+function cropCoefficients(in0: number, in1: number, outSize: number, filter: ResampleFilter): Coefficients {
+  const k = precomputeCoefficients(in1 - in0, 0, in1 - in0, outSize, filter);
+  return { ...k, start: k.start.map((s) => s + in0) };
+}
+
+function checkBox(fn: string, h: number, w: number, box: ResampleBox): void {
+  const { left, top, right, bottom } = box;
+  const ints = [left, top, right, bottom].every(Number.isInteger);
+  if (!ints || left < 0 || top < 0 || right > w || bottom > h || right <= left || bottom <= top) {
+    throw new RangeError(`${fn}: crop box ${JSON.stringify(box)} must be integer pixels, non-empty and inside the ${h}×${w} image`);
+  }
+}
+
+/**
+ * PIL `img.crop(box).resize((outW, outH), filter)` in float, as torchvision's `resized_crop`
+ * does on PIL images and tensors alike: the filter reads only pixels inside the box (at the box
+ * border the weights are renormalised over the pixels inside). Same arguments as `resampleFloat`.
+ */
+export function resizedCropFloat(
+  src: ArrayLike<number>, h: number, w: number, c: number, box: ResampleBox, outH: number, outW: number, filter: ResampleFilter,
+  out: Float32Array = new Float32Array(outH * outW * c), scale = 1,
+): Float32Array {
+  checkSizes('resizedCropFloat', src, h, w, c, outH, outW);
+  checkBox('resizedCropFloat', h, w, box);
+  const ch = cropCoefficients(box.left, box.right, outW, filter);
+  const cv = cropCoefficients(box.top, box.bottom, outH, filter);
+  return separableFloat(src, w, c, ch, cv, outH, outW, out, scale);
+}
+
+/** Pillow-exact `img.crop(box).resize((outW, outH), filter)` of an 8-bit H×W×C image. */
+export function resizedCropUint8(
+  src: Uint8Array, h: number, w: number, c: number, box: ResampleBox, outH: number, outW: number, filter: ResampleFilter,
+): Uint8Array {
+  checkSizes('resizedCropUint8', src, h, w, c, outH, outW);
+  checkBox('resizedCropUint8', h, w, box);
+  const cw = box.right - box.left;
+  const chh = box.bottom - box.top;
+  const crop = new Uint8Array(chh * cw * c);
+  for (let y = 0; y < chh; y++) {
+    const from = ((box.top + y) * w + box.left) * c;
+    crop.set(src.subarray(from, from + cw * c), y * cw * c);
+  }
+  return resizeUint8(crop, chh, cw, c, outH, outW, filter);
+}
+
+/** Horizontal pass over the rows the vertical pass reads, then the vertical pass; float32 in between. */
+function separableFloat(
+  src: ArrayLike<number>, w: number, c: number, ch: Coefficients, cv: Coefficients, outH: number, outW: number, out: Float32Array, scale: number,
+): Float32Array {
   const yFirst = cv.start[0];
   const yLast = cv.start[outH - 1] + cv.taps[outH - 1];
   const rows = yLast - yFirst;
