@@ -42,3 +42,5 @@ export { EPG_GUIDANCE_INTERVAL, inGuidanceInterval } from './guidance';
 export type { GuidanceIntervalOptions } from './guidance';
 export { noiseSpace, toShifted, toUnshifted, shiftedGrid, guidanceActive } from './noise-space';
 export type { NoiseSpace, NoiseSpaceOptions } from './noise-space';
+export { EPG_CM_RUN, cmShortRun } from './cm-run';
+export type { CmRunSchedule } from './cm-run';

@@ -47,3 +47,5 @@ export {
   exportTorchStateDict,
 } from './namemap';
 export type { Layout, NameRule, LoadOptions, LoadReport, HostTensor } from './namemap';
+export { layerId, topLayerId, isNoDecayParam, finetuneParamGroups, assembleFinetune, freezeEncoder } from './finetune';
+export type { LayerDecayMode, FinetuneGroupOptions, AssembleOptions, Assembled } from './finetune';
