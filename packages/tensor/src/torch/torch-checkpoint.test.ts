@@ -12,6 +12,7 @@ import {
   toHostTensor,
   torchStateDict,
   PyObject,
+  TorchStorage,
   TorchTensor,
   type TorchCheckpoint,
 } from './torch-checkpoint';
@@ -95,6 +96,14 @@ describe('torch.save state_dict of every supported dtype (dtypes.pth)', () => {
     expect(sd.get('i32')!.data).toBeInstanceOf(Int32Array);
     expect(sd.get('f16')!.dtype).toBe('F16');
     expect(sd.get('bf16')!.dtype).toBe('BF16');
+  });
+
+  it('an int64 beyond ±2^53 is a numeric error, not a silently rounded float', () => {
+    const s = new TorchStorage('0', 'int64', 'cpu', 1);
+    s.bytes = new Uint8Array(new BigInt64Array([2n ** 53n + 1n]).buffer);
+    expect(() => toHostTensor(new TorchTensor(s, 0, [1], [1], false), 'big')).toThrow(/tensor 'big' holds the int64 9007199254740993, beyond ±2\^53/);
+    s.bytes = new Uint8Array(new BigInt64Array([-(2n ** 53n)]).buffer);
+    expect(Array.from(toHostTensor(new TorchTensor(s, 0, [1], [1], false), 'ok').data)).toEqual([-(2 ** 53)]);
   });
 
   it('readStateDict takes the file as it is', () => {

@@ -74,8 +74,14 @@ export function zipEntries(buf: Buffer, label: string): Map<string, ZipEntry> {
       const len = buf.readUInt16LE(e + 2);
       if (id === 0x0001) {
         let q = e + 4;
-        if (size === 0xffffffff) (size = u64(buf, q)), (q += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = u64(buf, q)), (q += 8);
+        if (size === 0xffffffff) {
+          size = u64(buf, q);
+          q += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = u64(buf, q);
+          q += 8;
+        }
         if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64(buf, q);
       }
       e += 4 + len;
