@@ -15,6 +15,8 @@ Writes, under src/__fixtures__/torch/:
                       "head": an nn.Module's own state_dict (carries _metadata, num_batches_tracked)}, with "ema" sharing
                      storages with "model" where the values are equal (as torch.save stores them once);
   nested-proto4.pth  the same object saved with pickle_protocol=4 (FRAME, MEMOIZE, SHORT_BINUNICODE);
+  dtypes-legacy.pth  dtypes.pth's state_dict in the pre-1.6 stream format (_use_new_zipfile_serialization=False),
+                     the format of files written before PyTorch 1.6 such as pytorch-fid's Inception weights;
   expected.json      for every tensor: dtype, shape, and the hex of torch's own contiguous bytes
                      (`t.contiguous()` viewed as bytes), so the reader is checked bit for bit; for
                      floating tensors also the bytes of torch's `t.to(float32)`, for integer ones the
@@ -24,7 +26,7 @@ Writes, under src/__fixtures__/torch/:
                      truncated.pth (dtypes.pth cut in half), unknown-global.pth (a class of this
                      script), os-system.pth (a __reduce__ returning os.system: nothing may run),
                      short-storage.pth (a storage rewritten shorter than its tensor needs),
-                     legacy.pth (the pre-1.6 format, _use_new_zipfile_serialization=False).
+                     legacy-truncated.pth (dtypes-legacy.pth without its last 10 bytes).
 Deterministic: every value comes from torch.manual_seed(seed) / arange.
 """
 import argparse
@@ -179,7 +181,9 @@ def main():
     torch.save({"w": torch.ones(2), "obj": NotAllowed()}, os.path.join(h, "unknown-global.pth"))
     torch.save({"w": torch.ones(2), "payload": RunsCode()}, os.path.join(h, "os-system.pth"))
     shorten_storage(dtypes_path, os.path.join(h, "short-storage.pth"))
-    torch.save({"w": torch.ones(2)}, os.path.join(h, "legacy.pth"), _use_new_zipfile_serialization=False)
+    legacy = save(sd, "dtypes-legacy.pth", _use_new_zipfile_serialization=False)
+    data = open(legacy, "rb").read()
+    open(os.path.join(h, "legacy-truncated.pth"), "wb").write(data[:-10])
 
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)

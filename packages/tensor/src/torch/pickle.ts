@@ -95,9 +95,14 @@ function signedLittleEndian(b: Uint8Array): number | bigint {
  * outside the subset, or the global that is not allowed. `label` names the source in messages.
  */
 export function unpickle(data: Uint8Array, hooks: UnpickleHooks, label: string): unknown {
+  return unpickleAt(data, 0, hooks, label).value;
+}
+
+/** Unpickles the pickle that starts at byte `start` of `data`; `end` is the byte after its STOP (pickles written one after another). */
+export function unpickleAt(data: Uint8Array, start: number, hooks: UnpickleHooks, label: string): { value: unknown; end: number } {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let pos = 0;
-  let opPos = 0;
+  let pos = start;
+  let opPos = start;
   let op = 0;
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
@@ -197,7 +202,7 @@ export function unpickle(data: Uint8Array, hooks: UnpickleHooks, label: string):
         break;
       case 0x2e: {
         if (marks.length !== 0 || stack.length !== 1) throw fail(`STOP with ${stack.length} values on the stack and ${marks.length} open MARKs`);
-        return stack[0];
+        return { value: stack[0], end: pos };
       }
       case 0x28:
         marks.push(stack);

@@ -106,6 +106,13 @@ describe('torch.save state_dict of every supported dtype (dtypes.pth)', () => {
     expect(Array.from(toHostTensor(new TorchTensor(s, 0, [1], [1], false), 'ok').data)).toEqual([-(2 ** 53)]);
   });
 
+  it('the pre-1.6 stream format (pytorch-fid’s weights are in it) reads to the same bytes', () => {
+    const legacy = tensorLeaves(read('dtypes-legacy.pth').root);
+    expect(new Set(legacy.keys())).toEqual(new Set(Object.keys(expected.dtypes)));
+    for (const [name, t] of legacy) expect([name, t.shape, t.stride, hex(tensorBytes(t))]).toEqual([name, expected.dtypes[name].shape, expected.strides[name], expected.dtypes[name].hex]);
+    expect(legacy.get('shared_a')!.storage).toBe(legacy.get('shared_b')!.storage);
+  });
+
   it('readStateDict takes the file as it is', () => {
     const sd = orThrow(readStateDict(join(FIX, 'dtypes.pth')));
     expect(sd.get('transposed')!.shape).toEqual([6, 4]);
@@ -183,8 +190,11 @@ describe('malformed and hostile files: each its own error, nothing run', () => {
     expect(bad('short-storage.pth').message).toMatch(/storage '0' holds 16 bytes but a float32 tensor of shape \[2,3\] at offset 0 needs 24/);
   });
 
-  it('the legacy (pre-1.6) format', () => {
-    expect(bad('legacy.pth').message).toMatch(/legacy format .*re-save it with a current PyTorch/);
+  it('a legacy-format file cut short; a tar (PyTorch < 1.0) file', () => {
+    expect(bad('legacy-truncated.pth').message).toMatch(/storage '\d+' holds 14 bytes of 16 float64 elements declared|storage '\d+' holds \d+ bytes of \d+ \w+ elements declared/);
+    const tar = Buffer.alloc(1024);
+    tar.write('ustar', 257, 'latin1');
+    expect(leftOf(decodeTorchCheckpoint(tar, 'old.tar')).message).toMatch(/old\.tar is a tar archive \(torch\.save's format before PyTorch 1\.0\), which is not read/);
   });
 
   it('a missing file is an io error; a safetensors file is not a torch checkpoint', () => {

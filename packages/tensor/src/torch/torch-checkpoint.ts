@@ -1,7 +1,9 @@
 /**
- * Reads PyTorch checkpoint files (`torch.save`, PyTorch ≥ 1.6: a zip holding `<name>/data.pkl` and
- * one `<name>/data/<key>` entry per storage) without Python and without running anything from the
- * file: the pickle is read by the strict unpickler of ./pickle with the allow-list below.
+ * Reads PyTorch checkpoint files without Python and without running anything from the file: the
+ * zip format of `torch.save` since PyTorch 1.6 (`<name>/data.pkl` + one `<name>/data/<key>` entry
+ * per storage) and the older stream format (pickles then raw storages, `decodeLegacy`). The pickles
+ * are read by the strict unpickler of ./pickle with the allow-list below. The tar format of
+ * PyTorch < 1.0 is refused.
  *
  * Allowed globals (nothing else is accepted):
  *  - torch._utils._rebuild_tensor_v2 / _rebuild_tensor / _rebuild_parameter(_with_state): tensors
@@ -15,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/Either';
 import { epgError, toEpgError, type EpgError } from '../errors';
 import { halfToFloat, type NamedHostTensor, type SafetensorsDtype } from '../checkpoint/safetensors';
-import { PyGlobal, PyObject, pyTypeName, unpickle, type AllowedGlobal, type UnpickleHooks } from './pickle';
+import { PyGlobal, PyObject, pyTypeName, unpickle, unpickleAt, type AllowedGlobal, type UnpickleHooks } from './pickle';
 import { readZipEntry, zipEntries } from './zip';
 
 export { PyObject } from './pickle';
@@ -147,7 +149,10 @@ function torchAllowList(label: string, storages: Map<string, TorchStorage>): Unp
       return undefined;
     },
     persistentLoad(pid) {
-      if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length !== 5) throw bad(`persistent id ${pyTypeName(pid)} is not a storage reference`);
+      // zip format: ('storage', type, key, location, numel); legacy format: the same + view_metadata (None)
+      if (!Array.isArray(pid) || pid[0] !== 'storage' || !(pid.length === 5 || (pid.length === 6 && pid[5] === null))) {
+        throw bad(`persistent id ${pyTypeName(pid)}${Array.isArray(pid) ? ` ('${String(pid[0])}', ${pid.length} items)` : ''} is not a storage reference`);
+      }
       const [, type, key, location, numel] = pid;
       const typeName = type instanceof PyGlobal ? (type.allowed.value as string) : undefined;
       if (!typeName || !STORAGE_DTYPES[typeName]) throw bad(`storage of type ${pyTypeName(type)}`);
@@ -180,9 +185,7 @@ function torchAllowList(label: string, storages: Map<string, TorchStorage>): Unp
 /** Parses the bytes of a `torch.save` file. Never throws: a problem is a Left EpgError. */
 export function decodeTorchCheckpoint(buf: Buffer, label = 'PyTorch checkpoint'): E.Either<EpgError, TorchCheckpoint> {
   return E.tryCatch(() => {
-    if (buf.length >= 2 && buf[0] === 0x80 && buf[1] <= 5) {
-      throw epgError('format', `${label} is in torch.save's legacy format (PyTorch < 1.6, or _use_new_zipfile_serialization=False), which is not read`, 're-save it with a current PyTorch: torch.save(torch.load(path), path)');
-    }
+    if (buf.length >= 2 && buf[0] === 0x80 && buf[1] <= 5) return decodeLegacy(buf, label);
     if (buf.length >= 262 && buf.toString('latin1', 257, 262) === 'ustar') {
       throw epgError('format', `${label} is a tar archive (torch.save's format before PyTorch 1.0), which is not read`, 're-save it with a current PyTorch: torch.save(torch.load(path), path)');
     }
@@ -206,6 +209,46 @@ export function decodeTorchCheckpoint(buf: Buffer, label = 'PyTorch checkpoint')
     }
     return { label, root, storages };
   }, toEpgError);
+}
+
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
+
+/**
+ * torch.save's format before PyTorch 1.6 (and with `_use_new_zipfile_serialization=False`), in which
+ * files such as pytorch-fid's Inception weights were written: pickles one after another (magic
+ * number, protocol version 1001, system info, the object, the sorted storage keys), then each
+ * storage as an int64 element count and its raw little-endian bytes.
+ */
+function decodeLegacy(buf: Buffer, label: string): TorchCheckpoint {
+  const data = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  const plain: UnpickleHooks = { global: () => undefined, persistentLoad: () => undefined };
+  const legacy = (what: string) => epgError('format', `${label}: not a torch.save file in the legacy format (${what})`, 'the file is corrupt or was not written by torch.save');
+  const magic = unpickleAt(data, 0, plain, label);
+  if (magic.value !== LEGACY_MAGIC) throw legacy('wrong magic number');
+  const proto = unpickleAt(data, magic.end, plain, label);
+  if (proto.value !== LEGACY_PROTOCOL) throw legacy(`protocol version ${String(proto.value)}, expected ${LEGACY_PROTOCOL}`);
+  const sys = unpickleAt(data, proto.end, plain, label);
+  if (!(sys.value instanceof Map) || sys.value.get('little_endian') !== true) throw legacy('written on a big-endian machine or without system info');
+  const storages = new Map<string, TorchStorage>();
+  const main = unpickleAt(data, sys.end, torchAllowList(label, storages), label);
+  const keys = unpickleAt(data, main.end, plain, label);
+  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) throw legacy('the storage key list is not a list of strings');
+  let pos = keys.end;
+  for (const key of keys.value as string[]) {
+    const s = storages.get(key);
+    if (!s) throw legacy(`storage '${key}' is listed but no tensor uses it`);
+    if (pos + 8 > buf.length) throw epgError('format', `${label}: storage '${key}' starts past the end of the file (${buf.length} bytes)`, 'the file is truncated; re-download or re-save it');
+    const numel = Number(buf.readBigInt64LE(pos));
+    const n = numel * ELEMENT_BYTES[s.dtype];
+    if (numel !== s.numel || pos + 8 + n > buf.length) {
+      throw epgError('format', `${label}: storage '${key}' holds ${Math.max(0, Math.min(n, buf.length - pos - 8))} bytes of ${s.numel} ${s.dtype} elements declared, ${s.neededBy || 'its tensors'} needs ${s.neededElements * ELEMENT_BYTES[s.dtype]}`, 'the file is truncated or corrupt; re-download or re-save it');
+    }
+    s.bytes = data.subarray(pos + 8, pos + 8 + n);
+    pos += 8 + n;
+  }
+  for (const s of storages.values()) if (s.bytes.length === 0 && s.numel > 0) throw legacy(`storage '${s.key}' is used but not stored`);
+  return { label, root: main.value, storages };
 }
 
 /** Reads and parses a `torch.save` file (.pth / .pt / .bin). Never throws. */
