@@ -191,7 +191,7 @@ describe('malformed and hostile files: each its own error, nothing run', () => {
   });
 
   it('a legacy-format file cut short; a tar (PyTorch < 1.0) file', () => {
-    expect(bad('legacy-truncated.pth').message).toMatch(/storage '\d+' holds 14 bytes of 16 float64 elements declared|storage '\d+' holds \d+ bytes of \d+ \w+ elements declared/);
+    expect(bad('legacy-truncated.pth').message).toMatch(/storage '\d+' holds \d+ bytes of \d+ \w+ elements declared, a \w+ tensor of shape \[[\d,]*\] at offset \d+ needs \d+/);
     const tar = Buffer.alloc(1024);
     tar.write('ustar', 257, 'latin1');
     expect(leftOf(decodeTorchCheckpoint(tar, 'old.tar')).message).toMatch(/old\.tar is a tar archive \(torch\.save's format before PyTorch 1\.0\), which is not read/);

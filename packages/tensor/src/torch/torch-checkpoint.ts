@@ -271,6 +271,18 @@ function isContiguous(t: TorchTensor): boolean {
   return true;
 }
 
+type ElementArray = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+
+/** The storage's bytes as unsigned words of the element size (copied once when the bytes are not aligned to it). */
+function elementView(bytes: Uint8Array, size: number): ElementArray {
+  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  const n = Math.floor(aligned.length / size);
+  if (size === 1) return aligned;
+  if (size === 2) return new Uint16Array(aligned.buffer, aligned.byteOffset, n);
+  if (size === 4) return new Uint32Array(aligned.buffer, aligned.byteOffset, n);
+  return new BigUint64Array(aligned.buffer, aligned.byteOffset, n);
+}
+
 /** The tensor's elements in row-major order, as little-endian bytes of its own dtype (a fresh, aligned copy). */
 export function tensorBytes(t: TorchTensor): Uint8Array {
   const size = ELEMENT_BYTES[t.dtype];
@@ -278,13 +290,18 @@ export function tensorBytes(t: TorchTensor): Uint8Array {
   const src = t.storage.bytes;
   if (n === 0) return new Uint8Array(0);
   if (isContiguous(t)) return src.slice(t.storageOffset * size, (t.storageOffset + n) * size);
+  // bit patterns are copied as unsigned words: no float conversion touches a NaN payload
+  const from = elementView(src, size);
   const out = new Uint8Array(n * size);
+  const to = elementView(out, size);
   const rank = t.shape.length;
+  const inner = t.shape[rank - 1];
+  const innerStride = t.stride[rank - 1];
   const index = new Array<number>(rank).fill(0);
   let at = t.storageOffset;
-  for (let k = 0; k < n; k++) {
-    out.set(src.subarray(at * size, (at + 1) * size), k * size);
-    for (let d = rank - 1; d >= 0; d--) {
+  for (let k = 0; k < n; k += inner) {
+    for (let j = 0, p = at; j < inner; j++, p += innerStride) to[k + j] = from[p];
+    for (let d = rank - 2; d >= 0; d--) {
       index[d]++;
       at += t.stride[d];
       if (index[d] < t.shape[d]) break;
