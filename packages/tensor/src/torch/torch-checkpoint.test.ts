@@ -62,8 +62,9 @@ describe('torch.save state_dict of every supported dtype (dtypes.pth)', () => {
   const ck = read('dtypes.pth');
   const leaves = tensorLeaves(ck.root);
 
-  it('holds the same names, in order, with the dtypes, shapes, strides and offsets torch reports', () => {
-    expect([...leaves.keys()]).toEqual(Object.keys(expected.dtypes).sort((a, b) => [...leaves.keys()].indexOf(a) - [...leaves.keys()].indexOf(b)));
+  it('holds the same names, in state_dict order, with the dtypes, shapes, strides and offsets torch reports', () => {
+    // insertion order is the state_dict's (dtypes_state_dict() of the script starts f32, f64, f16, bf16)
+    expect([...leaves.keys()].slice(0, 4)).toEqual(['f32', 'f64', 'f16', 'bf16']);
     expect(new Set(leaves.keys())).toEqual(new Set(Object.keys(expected.dtypes)));
     for (const [name, t] of leaves) {
       expect([name, t.dtype, t.shape]).toEqual([name, expected.dtypes[name].dtype, expected.dtypes[name].shape]);
