@@ -13,13 +13,14 @@
  * pytorch-fid itself resizes with PyTorch's half-pixel bilinear and scales by 2x/255 − 1; clean-fid
  * uses PIL bicubic. Numbers from those pipelines differ slightly from ours (METRICS.md trap 1).
  *
- * Weights: a safetensors file with pytorch-fid's state-dict names and shapes (convert
- * pt_inception-2015-12-05-6726825d.pth with scripts/convert_fid_inception.py). Nothing is downloaded.
+ * Weights: pytorch-fid's pt_inception-2015-12-05-6726825d.pth as it is (read by @epg/tensor's
+ * torch.save reader), or a safetensors file with the same state-dict names and shapes
+ * (scripts/convert_fid_inception.py, kept as a cross-check). Nothing is downloaded.
  * BatchNorm is folded into the convolutions at load time.
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeSafetensors, type NamedHostTensor, type RandomStream } from '@epg/tensor';
+import { decodeStateDict, type NamedHostTensor, type RandomStream } from '@epg/tensor';
 import type { FeatureExtractor } from './features';
 
 export const INCEPTION_FID_NAME = 'inception-v3-fid/pool3';
@@ -128,9 +129,12 @@ export function inceptionWeightShapes(): Map<string, readonly number[]> {
 
 export type InceptionWeights = ReadonlyMap<string, NamedHostTensor>;
 
-const CONVERT_HINT = 'convert the FID weights with packages/metrics/scripts/convert_fid_inception.py';
+const CONVERT_HINT = "pass pytorch-fid's pt_inception-2015-12-05-6726825d.pth as it is, or a safetensors made by packages/metrics/scripts/convert_fid_inception.py";
 
-/** Reads and checks a safetensors weights file (every tensor present with its shape). */
+/**
+ * Reads and checks a weights file, pytorch-fid's `.pth` (torch.save, either format) or safetensors
+ * (told apart by content): every tensor present with its shape.
+ */
 export function loadInceptionWeights(path: string): InceptionWeights {
   let buf: Buffer;
   try {
@@ -138,9 +142,10 @@ export function loadInceptionWeights(path: string): InceptionWeights {
   } catch {
     throw new Error(`Inception weights file not found: ${path} (${CONVERT_HINT})`);
   }
-  const { tensors } = decodeSafetensors(buf, path);
-  checkInceptionWeights(tensors, path);
-  return tensors;
+  const read = decodeStateDict(buf, path);
+  if (read._tag === 'Left') throw read.left;
+  checkInceptionWeights(read.right, path);
+  return read.right;
 }
 
 /** Throws, naming the first missing or misshapen tensor, unless `w` holds the whole network. */

@@ -46,3 +46,21 @@ export {
   CHECKPOINT_VERSION,
 } from './checkpoint/checkpoint';
 export type { CheckpointSidecar, LoadedCheckpoint, RestoreOptions, SaveCheckpointInput } from './checkpoint/checkpoint';
+// PyTorch checkpoints (torch.save zip files) read without Python: see README, "PyTorch checkpoints".
+export {
+  decodeTorchCheckpoint,
+  readTorchCheckpoint,
+  selectPath,
+  listCheckpoint,
+  torchStateDict,
+  isStateDict,
+  tensorBytes,
+  toHostTensor,
+  TorchTensor,
+  TorchStorage,
+  PyObject,
+  readStateDict,
+  decodeStateDict,
+  sniffWeightsFormat,
+} from './torch';
+export type { TorchCheckpoint, TorchDtype, CheckpointEntry, StateDictOptions, WeightsFormat } from './torch';

@@ -1,6 +1,7 @@
 /**
- * Name and layout map between this package's parameters and a PyTorch EPG / rRCM state dict
- * (converted to safetensors). Names are identical (`blocks.3.attn.qkv.weight`, `decoder_blocks.0.
+ * Name and layout map between this package's parameters and a PyTorch EPG / rRCM state dict, read
+ * from the checkpoint as it is (`.pth` / `.pt` / `.bin` written by torch.save) or from safetensors
+ * by @epg/tensor's `readStateDict(path, { select: 'ema' })`. Names are identical (`blocks.3.attn.qkv.weight`, `decoder_blocks.0.
  * adaLN_modulation.1.bias`, `projection_head.4.running_var`, ...); only layouts differ
  * [METHOD_SPEC §9 Q15]:
  *  - every nn.Linear weight: PyTorch (out, in) → here (in, out), a transpose;

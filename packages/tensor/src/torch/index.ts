@@ -1,0 +1,16 @@
+export {
+  decodeTorchCheckpoint,
+  readTorchCheckpoint,
+  selectPath,
+  listCheckpoint,
+  torchStateDict,
+  isStateDict,
+  tensorBytes,
+  toHostTensor,
+  TorchTensor,
+  TorchStorage,
+  PyObject,
+} from './torch-checkpoint';
+export type { TorchCheckpoint, TorchDtype, CheckpointEntry, StateDictOptions } from './torch-checkpoint';
+export { readStateDict, decodeStateDict, sniffWeightsFormat } from './state-dict-file';
+export type { WeightsFormat } from './state-dict-file';
