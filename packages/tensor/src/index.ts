@@ -38,6 +38,9 @@ export {
   restoreStore,
   restoreOptimizer,
   checkpointPaths,
+  generationPaths,
+  listCheckpointGenerations,
+  nodeCheckpointFs,
   writeFileAtomic,
   collectTensors,
   orThrow,
@@ -45,4 +48,12 @@ export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
 } from './checkpoint/checkpoint';
-export type { CheckpointSidecar, LoadedCheckpoint, RestoreOptions, SaveCheckpointInput } from './checkpoint/checkpoint';
+export type {
+  CheckpointFs,
+  CheckpointSidecar,
+  LoadedCheckpoint,
+  ReadOptions,
+  RestoreOptions,
+  SaveCheckpointInput,
+  SaveOptions,
+} from './checkpoint/checkpoint';

@@ -193,7 +193,11 @@ function firstNonFinite(tensors: Iterable<[string, { data: ArrayLike<number> }]>
   return undefined;
 }
 
-const errMsg = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+// Duck-typed: errors from another realm (jest's vm, worker threads) fail `instanceof Error`.
+const errMsg = (e: unknown) => {
+  const m = (e as { message?: unknown } | null)?.message;
+  return (typeof m === 'string' ? m : String(e)).replace(/\s*\n\s*/g, ' ');
+};
 
 /** Temp files of this base left by saves whose process is gone (or by this process: saves are synchronous). */
 function removeStaleTemps(base: string, fs: CheckpointFs): number {
