@@ -76,7 +76,7 @@ describe('loader and prepare options', () => {
     [{ prefetch: 1.5 }, /prefetch must be an integer >= 0, got 1\.5/],
     [{ prepare: 'x' }, /^ImageLoader prepare must be a function/],
   ])('ImageLoader %p is refused at construction', (bad, re) => {
-    expect(() => new ImageLoader(set, { batchSize: 2, seed: 0, prepare: (b) => b, ...bad } as never)).toThrow(re);
+    expect(() => new ImageLoader(set, { batchSize: 2, seed: 0, prepare: (b: unknown) => b, ...bad } as never)).toThrow(re);
   });
 
   it.each([
