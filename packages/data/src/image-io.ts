@@ -88,9 +88,10 @@ export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawI
     img = gray && channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
     decoded = await img.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    const detail = (e as Error).message.split('\n')[0].trim();
-    // libvips says only "Unknown error" for a truncated PNG or JPEG.
-    const why = !detail || /^unknown error$/i.test(detail) ? 'the file is truncated or not a valid image (the decoder gave no detail)' : detail;
+    const detail = (e as Error).message.split('\n')[0].trim().replace(/:$/, '');
+    // libvips reports a cut-off PNG or JPEG as "Unknown error", "libpng read error" or "corrupt header".
+    const cryptic = !detail || /unknown error|read error|corrupt header|premature end|truncated/i.test(detail);
+    const why = cryptic ? `the file is truncated or corrupt (decoder: ${detail || 'no detail'})` : detail;
     throw new DataError(`cannot decode image ${path}: ${why}`);
   }
   const { width, height } = decoded.info;
