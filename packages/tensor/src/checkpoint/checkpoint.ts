@@ -16,7 +16,10 @@
  * periodic ones); temp files of killed saves are removed by the next save or load.
  *
  * Version 1 (a single `ckpt.safetensors` + `ckpt.json` pair) is still read: its sidecar names its
- * tensor file the same way.
+ * tensor file the same way (a first version-2 save leaves that file in place; delete it by hand).
+ *
+ * One writer per base path: two processes saving to the same base at once are not supported (each
+ * keeps the other's temp files while it lives, but they would race for generation numbers).
  */
 import * as E from 'fp-ts/Either';
 import { createHash } from 'node:crypto';

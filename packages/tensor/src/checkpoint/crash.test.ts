@@ -103,6 +103,7 @@ describe('a crash at any point of a save', () => {
     const probe = crashingFs(Number.MAX_SAFE_INTEGER);
     orThrow(saveCheckpoint(base, { step: 12, config: { v: 2 }, stores: { model: next } }, { fs: probe }));
     const total = probe.ops.length;
+    if (process.env.EPG_PRINT) console.log(`a save over two generations: ${total} file operations\n${probe.ops.join('\n')}`);
     // write, rename, fsyncDir for three files, a read-back, listings, stats and two unlinks at least.
     expect(total).toBeGreaterThanOrEqual(14);
     expect(probe.ops.filter((o) => o.startsWith('rename')).map((o) => o.split(' -> ')[1].slice(dir.length + 1))).toEqual(['c.g000003.safetensors', 'c.g000003.json', 'c.json']);
