@@ -55,7 +55,8 @@ function runChild(env: Record<string, string>, killAfterMs?: (saveMs: number) =>
         }
       }
     });
-    p.on('exit', (code, signal) => resolve({ ...run, code, signal }));
+    // 'close', not 'exit': every line the child wrote before dying has been read by then.
+    p.on('close', (code, signal) => resolve({ ...run, code, signal }));
   });
 }
 
