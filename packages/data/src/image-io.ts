@@ -5,12 +5,13 @@
  * `convert('RGB')`), EXIF orientation is not applied (PIL does not either), and each image is
  * brought to size×size with the ADM centre crop.
  */
-import { existsSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, type Dirent } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { admCenterCrop } from './resample';
 import { denormalizeImages, lumaUint8, type Normalization } from './transform';
 import { DataError, type ImageSet } from './types';
+import { checkChannels, checkExtensions, checkImageFolderOptions } from './options';
 
 export interface RawImage {
   readonly data: Uint8Array; // H×W×C
@@ -77,6 +78,7 @@ export async function writePngGrid(path: string, images: Uint8Array, count: numb
  * Pillow's luma). Throws a DataError naming the file when it cannot be read or decoded.
  */
 export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawImage> {
+  checkChannels('readImage', channels);
   if (!existsSync(path)) throw new DataError(`image file ${path} does not exist`);
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
@@ -86,7 +88,11 @@ export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawI
     img = gray && channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
     decoded = await img.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new DataError(`cannot decode image ${path}: ${(e as Error).message.split('\n')[0]}`);
+    const detail = (e as Error).message.split('\n')[0].trim().replace(/:$/, '');
+    // libvips reports a cut-off PNG or JPEG as "Unknown error", "libpng read error" or "corrupt header".
+    const cryptic = !detail || /unknown error|read error|corrupt header|premature end|truncated/i.test(detail);
+    const why = cryptic ? `the file is truncated or corrupt (decoder: ${detail || 'no detail'})` : detail;
+    throw new DataError(`cannot decode image ${path}: ${why}`);
   }
   const { width, height } = decoded.info;
   const have = decoded.info.channels;
@@ -110,16 +116,55 @@ export interface ImageFolderIndex {
   readonly classNames: readonly string[];
   readonly files: readonly string[];
   readonly labels: Int32Array;
+  /** Links that were not followed (dangling, a loop, a duplicate class folder), with the reason. */
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
-/** Lists root/<class>/<image> files (sorted). Errors name the missing root or the empty class folder. */
+/**
+ * What a directory entry is, following symbolic links (as torchvision's ImageFolder does); a link
+ * that dangles or cannot be read is reported in `skipped`, never dropped silently.
+ */
+function entryKind(dir: string, d: Dirent, skipped: Array<{ path: string; reason: string }>): 'dir' | 'file' | 'other' {
+  if (d.isDirectory()) return 'dir';
+  if (d.isFile()) return 'file';
+  if (!d.isSymbolicLink()) return 'other';
+  const path = join(dir, d.name);
+  try {
+    const st = statSync(path);
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  } catch (e) {
+    skipped.push({ path, reason: `symbolic link that cannot be followed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+    return 'other';
+  }
+}
+
+/**
+ * Lists root/<class>/<image> files (sorted), following symbolic links to class folders and images.
+ * A class folder that resolves to the root or to a class folder already listed (a link loop or a
+ * duplicate) is skipped and reported in `skipped`, as are dangling links. Errors name the missing
+ * root or the empty class folder.
+ */
 export function scanImageFolder(root: string, extensions: readonly string[] = IMAGE_EXTENSIONS): ImageFolderIndex {
+  checkExtensions('scanImageFolder', extensions);
   if (!existsSync(root)) throw new DataError(`image folder ${root} does not exist: check the path`);
   if (!statSync(root).isDirectory()) throw new DataError(`image folder ${root} is not a directory (expected root/<class>/<image>)`);
+  const skipped: Array<{ path: string; reason: string }> = [];
+  const seen = new Map<string, string>([[realpathSync(root), root]]);
   const classNames = readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .filter((d) => !d.name.startsWith('.') && entryKind(root, d, skipped) === 'dir')
     .map((d) => d.name)
-    .sort();
+    .sort()
+    .filter((name) => {
+      const path = join(root, name);
+      const real = realpathSync(path);
+      const first = seen.get(real);
+      if (first !== undefined) {
+        skipped.push({ path, reason: first === root ? 'links back to the image folder itself (a loop)' : `resolves to the same folder as ${first}` });
+        return false;
+      }
+      seen.set(real, path);
+      return true;
+    });
   if (classNames.length === 0) throw new DataError(`image folder ${root} has no class subfolders (expected root/<class>/<image>)`);
   const exts = new Set(extensions.map((e) => e.toLowerCase()));
   const files: string[] = [];
@@ -127,7 +172,7 @@ export function scanImageFolder(root: string, extensions: readonly string[] = IM
   classNames.forEach((name, k) => {
     const dir = join(root, name);
     const images = readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isFile() && exts.has(extname(d.name).toLowerCase()))
+      .filter((d) => exts.has(extname(d.name).toLowerCase()) && entryKind(dir, d, skipped) === 'file')
       .map((d) => d.name)
       .sort();
     if (images.length === 0) throw new DataError(`class folder ${dir} has no images (${[...exts].join(', ')}): add images or remove the folder`);
@@ -136,7 +181,8 @@ export function scanImageFolder(root: string, extensions: readonly string[] = IM
       labels.push(k);
     }
   });
-  return { root, classNames, files, labels: Int32Array.from(labels) };
+  skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { root, classNames, files, labels: Int32Array.from(labels), skipped };
 }
 
 export interface ImageFolderOptions {
@@ -157,6 +203,7 @@ export interface LoadedImageFolder {
 
 /** Decodes a whole ImageFolder tree into memory at size×size. */
 export async function loadImageFolder(root: string, opts: ImageFolderOptions): Promise<LoadedImageFolder> {
+  checkImageFolderOptions(opts);
   const { size } = opts;
   const channels = opts.channels ?? 3;
   if (!Number.isInteger(size) || size <= 0) throw new DataError(`loadImageFolder: size must be a positive integer, got ${size}`);
@@ -188,6 +235,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions): P
     images.set(decoded[k]!, n * per);
     labels[n] = index.labels[k];
   });
+  for (const link of index.skipped) skipped.push({ file: link.path, reason: link.reason });
   skipped.sort((a, b) => (a.file < b.file ? -1 : 1));
   return { set: { images, labels, count: kept.length, height: size, width: size, channels, classNames: index.classNames }, skipped };
 }

@@ -5,6 +5,7 @@
  * so a loader restored from `state` yields exactly the batches (and augmentations) that the
  * original loader would have yielded next, whatever was prefetched when the state was taken.
  */
+import { checkLoaderOptions } from './options';
 import { RandomStream } from '@epg/tensor';
 import { DataError, type ImageSet } from './types';
 
@@ -75,6 +76,7 @@ export class ImageLoader<T> {
   private consumed: LoaderState;
 
   constructor(set: ImageSet, opts: LoaderOptions<T>) {
+    checkLoaderOptions(opts);
     const { batchSize, seed } = opts;
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new DataError(`loader batchSize must be a positive integer, got ${batchSize}`);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new DataError(`loader seed must be a non-negative integer, got ${seed}`);

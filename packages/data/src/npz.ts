@@ -179,6 +179,7 @@ function readCentralDirectory(fd: number, fileSize: number): CentralEntry[] {
   const out: CentralEntry[] = [];
   let p = 0;
   for (let k = 0; k < entries; k++) {
+    if (p + 46 > cd.length) throw new Error(`its directory claims ${entries} entries but holds ${k} (corrupt or truncated file)`);
     if (cd.readUInt32LE(p) !== 0x02014b50) throw new Error(`bad central directory entry ${k}`);
     const method = cd.readUInt16LE(p + 10);
     const crc = cd.readUInt32LE(p + 16);

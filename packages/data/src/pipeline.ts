@@ -2,6 +2,7 @@
  * Ready-made `prepare` functions for ImageLoader: the pre-training triple (x0, view1, view2) with
  * CFG label dropout, and the conversion of a prepared batch to tfjs tensors.
  */
+import { checkPrepareOptions } from './options';
 import * as tf from '@tensorflow/tfjs-core';
 import { augmentPairBatch, dropLabels, type PairConfig } from './augment';
 import type { RawBatch } from './loader';
@@ -29,6 +30,7 @@ export interface PairPrepareOptions {
 
 /** `prepare` for pre-training: MoCo v3 pair + centre-crop/flip x0 + label dropout. */
 export function pairPrepare(cfg: PairConfig, opts: PairPrepareOptions): (raw: RawBatch) => PairBatch {
+  checkPrepareOptions('pairPrepare', opts);
   return (raw) => {
     const pair = augmentPairBatch(raw.images, raw.count, raw.height, raw.width, raw.channels, raw.streamFor, cfg);
     const labels = dropLabels(raw.labels, opts.labelDropout ?? 0, opts.numClasses, raw.batchStream.child('label-dropout'));
@@ -47,6 +49,7 @@ export interface PlainBatch {
 
 /** `prepare` for fine-tuning on a square set: normalise, flip with p = flipProb, label dropout. */
 export function plainPrepare(normalization: Normalization, opts: PairPrepareOptions & { flipProb?: number }): (raw: RawBatch) => PlainBatch {
+  checkPrepareOptions('plainPrepare', opts);
   return (raw) => {
     const { count, height: S, channels: C } = raw;
     const x = normalizeImages(raw.images, C, normalization);

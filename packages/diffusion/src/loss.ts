@@ -13,7 +13,7 @@ import {
   snapToGrid,
   type KarrasOptions,
 } from '@epg/schedules';
-import { normalTensor, trainStep, type AdamW, type ParameterStore, type RandomStream, type StepResult } from '@epg/tensor';
+import { normalTensor, trainStep, type AdamW, type ParameterStore, type RandomStream, type StepOptions, type StepResult } from '@epg/tensor';
 import { scaleRows } from './host';
 import type { Cond, Denoiser } from './types';
 
@@ -152,8 +152,10 @@ export interface DiffusionStepInput {
   readonly rs: RandomStream;
   /** Default EPG_DM_CONFIG. */
   readonly config?: DenoisingConfig;
-  /** Global-norm clip (EPG DM: 0.5 after warm-up; off when undefined). */
+  /** Global-norm clip (EPG DM: 0.5 after warm-up; off when undefined). Overrides `step.clipNorm`. */
   readonly clipNorm?: number;
+  /** Passed to @epg/tensor's trainStep: onSkip, maxConsecutiveSkips, clipNorm. */
+  readonly step?: StepOptions;
 }
 
 /**
@@ -169,7 +171,7 @@ export function diffusionTrainStep(input: DiffusionStepInput): StepResult {
       input.store,
       input.optimizer,
       () => tf.mean(denoisingLoss(input.denoiser, input.x0, noise, sigma, weight, input.cond)) as tf.Scalar,
-      input.clipNorm === undefined ? {} : { clipNorm: input.clipNorm },
+      input.clipNorm === undefined ? (input.step ?? {}) : { ...input.step, clipNorm: input.clipNorm },
     );
   } finally {
     noise.dispose();

@@ -32,6 +32,11 @@ describe('reference statistics files', () => {
     writeNpz(join(dir, 'pf.npz'), { mu: { dtype: 'float64', shape: [d], data: s.mu }, sigma: { dtype: 'float64', shape: [d, d], data: s.sigma } });
     expect(() => loadStatistics(join(dir, 'pf.npz'))).toThrow(/does not record its feature extractor; pass assumeExtractor/);
     expect(loadStatistics(join(dir, 'pf.npz'), { assumeExtractor: INCEPTION_FID_NAME }).extractor).toBe(INCEPTION_FID_NAME);
+    // A sigma holding NaN would make every FID NaN: refused, naming the array and the index.
+    const nanSigma = Float64Array.from(s.sigma);
+    nanSigma[5] = NaN;
+    writeNpz(join(dir, 'nan.npz'), { mu: { dtype: 'float64', shape: [d], data: s.mu }, sigma: { dtype: 'float64', shape: [d, d], data: nanSigma } });
+    expect(() => loadStatistics(join(dir, 'nan.npz'), { assumeExtractor: INCEPTION_FID_NAME })).toThrow(/nan\.npz: sigma holds NaN at index 5: the statistics are corrupt; recompute them/);
 
     const images = Uint8Array.from({ length: 2 * 3 * 3 * 3 }, (_, i) => i);
     writeNpz(join(dir, 'adm.npz'), {

@@ -51,7 +51,17 @@ export function loadStatistics(path: string, opts: { assumeExtractor?: string; m
   else throw new RangeError(`${path} does not record its feature extractor; pass assumeExtractor (e.g. '${INCEPTION_FID_NAME}') if you know it`);
   const cnt = arrays.get('count');
   const count = cnt && cnt.dtype === 'int64' && Number((cnt.data as BigInt64Array)[0]) >= 0 ? Number((cnt.data as BigInt64Array)[0]) : null;
-  return { extractor, dim: d, count, mu: float64Of(mu, `${path}:${muKey}`), sigma: float64Of(sigma, `${path}:${sigmaKey}`) };
+  const stats = { extractor, dim: d, count, mu: float64Of(mu, `${path}:${muKey}`), sigma: float64Of(sigma, `${path}:${sigmaKey}`) };
+  checkFiniteStatistics(path, [[muKey, stats.mu], [sigmaKey, stats.sigma]]);
+  return stats;
+}
+
+/** Refuses statistics holding NaN or ±Infinity (they would make every FID NaN). */
+function checkFiniteStatistics(path: string, arrays: Array<[string, Float64Array]>): void {
+  for (const [key, a] of arrays) {
+    const i = a.findIndex((x) => !Number.isFinite(x));
+    if (i >= 0) throw new RangeError(`${path}: ${key} holds ${a[i]} at index ${i}: the statistics are corrupt; recompute them from the reference images`);
+  }
 }
 
 export interface AdmReference {

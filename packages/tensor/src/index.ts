@@ -25,11 +25,11 @@ export { ParameterStore, arraysEqual } from './params';
 export type { ParamEntry, ParamKind, AddOptions } from './params';
 export { stopGradient, globalNorm, clipByGlobalNorm, disposeAll } from './gradients';
 export type { NamedTensors } from './gradients';
-export { AdamW, toHost } from './optim/adamw';
-export type { AdamWOptions, AdamWState, ParamGroup, HostTensor } from './optim/adamw';
+export { AdamW, toHost, validateAdamWOptions } from './optim/adamw';
+export type { ApplyResult, AdamWOptions, AdamWState, ParamGroup, HostTensor } from './optim/adamw';
 export { emaUpdate } from './ema';
-export { trainStep } from './train-step';
-export type { StepResult, StepOptions } from './train-step';
+export { trainStep, validateStepOptions, DEFAULT_MAX_CONSECUTIVE_SKIPS } from './train-step';
+export type { LossOutput, SkipReason, StepResult, StepOptions } from './train-step';
 export { encodeSafetensors, decodeSafetensors, CheckpointFormatError } from './checkpoint/safetensors';
 export type { SafetensorsDtype, HostArray, NamedHostTensor, DecodedSafetensors } from './checkpoint/safetensors';
 export {
@@ -38,6 +38,9 @@ export {
   restoreStore,
   restoreOptimizer,
   checkpointPaths,
+  generationPaths,
+  listCheckpointGenerations,
+  nodeCheckpointFs,
   writeFileAtomic,
   collectTensors,
   orThrow,
@@ -45,7 +48,15 @@ export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
 } from './checkpoint/checkpoint';
-export type { CheckpointSidecar, LoadedCheckpoint, RestoreOptions, SaveCheckpointInput } from './checkpoint/checkpoint';
+export type {
+  CheckpointFs,
+  CheckpointSidecar,
+  LoadedCheckpoint,
+  ReadOptions,
+  RestoreOptions,
+  SaveCheckpointInput,
+  SaveOptions,
+} from './checkpoint/checkpoint';
 // PyTorch checkpoints (torch.save zip files) read without Python: see README, "PyTorch checkpoints".
 export {
   decodeTorchCheckpoint,

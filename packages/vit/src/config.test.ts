@@ -21,7 +21,9 @@ describe('presets', () => {
     for (const n of presetNames()) expect(validateConfig(PRESETS[n])).toBe(PRESETS[n]);
     expect(() => getPreset('epg-huge')).toThrow(/unknown ViT preset 'epg-huge': use one of/);
     expect(() => getPreset('cpu-tiny', { patchSize: 5 })).toThrow(/not divisible by patchSize 5/);
-    expect(() => getPreset('cpu-tiny', { encoder: { depth: 6, width: 192, heads: 5 } })).toThrow(/heads 5/);
+    expect(() => getPreset('cpu-tiny', { encoder: { depth: 6, width: 192, heads: 5 } })).toThrow(
+      /^ViT config 'cpu-tiny': encoder\.width 192 is not divisible by heads 5: choose heads dividing the width$/,
+    );
     expect(() => getPreset('cpu-tiny', { decoderDropout: 1 })).toThrow(/decoderDropout/);
   });
 });

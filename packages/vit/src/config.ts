@@ -116,7 +116,7 @@ function checkSize(what: string, s: TransformerSize): void {
   for (const k of ['depth', 'width', 'heads'] as const) {
     if (!Number.isInteger(s[k]) || s[k] <= 0) throw new RangeError(`${what}.${k} must be a positive integer, got ${s[k]}`);
   }
-  if (s.width % s.heads !== 0) throw new RangeError(`${what}.width ${s.width} is not divisible by ${what}.heads ${s.heads}: choose heads dividing the width`);
+  if (s.width % s.heads !== 0) throw new RangeError(`${what}.width ${s.width} is not divisible by heads ${s.heads}: choose heads dividing the width`);
 }
 
 /** Throws a one-line error naming the bad field; returns the config unchanged when valid. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { normalTensor } from '../random-tensors';
 import { trainStep } from '../train-step';
 import {
   checkpointPaths,
+  listCheckpointGenerations,
   orThrow,
   readCheckpoint,
   restoreOptimizer,
@@ -37,6 +39,9 @@ function model(seed: number, width = 3): ParameterStore {
 function lossOf(s: ParameterStore, x: tf.Tensor2D): () => tf.Scalar {
   return () => tf.mean(tf.square(tf.add(tf.matMul(x, s.get('enc.w')), s.get('enc.b')))) as tf.Scalar;
 }
+
+/** The tensor file the latest sidecar of `base` names. */
+const tensorsFile = (base: string) => join(dir, JSON.parse(readFileSync(checkpointPaths(base).sidecar, 'utf8')).tensors.file);
 
 const bits = (t: tf.Tensor) => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
 
@@ -74,18 +79,46 @@ describe('checkpoints', () => {
     x.dispose();
   });
 
-  it('writes atomically: no temp files left, and a failed write keeps the previous file intact', () => {
+  it('writes a generation and a latest pointer, never a temp file left; keeps the latest N and periodic ones', () => {
     const s = model(1);
     const base = join(dir, 'c');
-    orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
-    expect(readdirSync(dir).sort()).toEqual(['c.json', 'c.safetensors']);
-    const before = readFileSync(checkpointPaths(base).tensors);
-    // Make the temp path unwritable (a directory sits there): the write fails, the old file survives.
-    mkdirSync(`${checkpointPaths(base).tensors}.${process.pid}.tmp`);
-    const r = saveCheckpoint(base, { step: 2, config: {}, stores: { model: model(5) } });
-    expect(E.isLeft(r) && r.left.message).toMatch(/could not write checkpoint/);
-    expect(readFileSync(checkpointPaths(base).tensors).equals(before)).toBe(true);
-    expect(orThrow(readCheckpoint(base)).sidecar.step).toBe(1);
+    const first = orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
+    expect(first.generation).toBe(1);
+    expect(readdirSync(dir).sort()).toEqual(['c.g000001.json', 'c.g000001.safetensors', 'c.json']);
+    for (let step = 2; step <= 6; step++) orThrow(saveCheckpoint(base, { step, config: {}, stores: { model: s } }, { keepLast: 2, keepEvery: 3 }));
+    // Latest two (steps 5, 6) plus the periodic step 3; generation = save count.
+    expect(readdirSync(dir).sort()).toEqual([
+      'c.g000003.json',
+      'c.g000003.safetensors',
+      'c.g000005.json',
+      'c.g000005.safetensors',
+      'c.g000006.json',
+      'c.g000006.safetensors',
+      'c.json',
+    ]);
+    expect(orThrow(listCheckpointGenerations(base))).toEqual([
+      { generation: 3, step: 3 },
+      { generation: 5, step: 5 },
+      { generation: 6, step: 6 },
+    ]);
+    expect(orThrow(readCheckpoint(base)).sidecar.step).toBe(6);
+    expect(orThrow(readCheckpoint(base, { generation: 3 })).sidecar.step).toBe(3);
+    const bad = saveCheckpoint(base, { step: 7, config: {}, stores: { model: s } }, { keepLast: 0 });
+    expect(E.isLeft(bad) && bad.left.message).toMatch(/keepLast must be an integer >= 1/);
+    s.dispose();
+  });
+
+  it('still reads a version-1 pair (<base>.safetensors + <base>.json)', () => {
+    const s = model(1);
+    const base = join(dir, 'old');
+    const tensors = { 'model.enc.w': { shape: [4, 3], data: Float32Array.from(s.get('enc.w').dataSync()) } };
+    const bytes = encodeSafetensors(tensors, { format: 'pt' });
+    writeFileSync(`${base}.safetensors`, bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(`${base}.json`, JSON.stringify({ format: 'epg-checkpoint', version: 1, step: 4, config: {}, tensors: { file: 'old.safetensors', sha256, count: 1 } }));
+    const ck = orThrow(readCheckpoint(base));
+    expect(ck.sidecar.step).toBe(4);
+    expect(bits(tf.tensor(ck.tensors.get('model.enc.w')!.data as Float32Array))).toEqual(bits(s.get('enc.w')));
     s.dispose();
   });
 
@@ -93,11 +126,11 @@ describe('checkpoints', () => {
     const s = model(1);
     const base = join(dir, 'c');
     orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
-    const p = checkpointPaths(base).tensors;
+    const p = tensorsFile(base);
     const full = readFileSync(p);
     writeFileSync(p, full.subarray(0, full.length - 10));
     const r = readCheckpoint(base);
-    expect(E.isLeft(r) && r.left.message).toMatch(/c\.safetensors is truncated: tensor 'model\.bn\.running_mean'/);
+    expect(E.isLeft(r) && r.left.message).toMatch(/c\.g000001\.safetensors is truncated: tensor 'model\.bn\.running_mean'/);
     writeFileSync(p, full.subarray(0, 5));
     const r2 = readCheckpoint(base);
     expect(E.isLeft(r2) && r2.left.message).toMatch(/truncated/);
@@ -135,7 +168,7 @@ describe('checkpoints', () => {
     const s = model(1);
     const base = join(dir, 'c');
     orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
-    const p = checkpointPaths(base).tensors;
+    const p = tensorsFile(base);
     const good = readFileSync(p);
     const bad = Buffer.from(good);
     bad.write('#', 9); // break the JSON
@@ -172,5 +205,9 @@ describe('checkpoints', () => {
     writeFileAtomic(p, 'two');
     expect(readFileSync(p, 'utf8')).toBe('two');
     expect(readdirSync(dir)).toEqual(['f.txt']);
+    // A failed write (a folder sits at the temp path) keeps the previous content.
+    mkdirSync(`${p}.${process.pid}.tmp`);
+    expect(() => writeFileAtomic(p, 'three')).toThrow();
+    expect(readFileSync(p, 'utf8')).toBe('two');
   });
 });

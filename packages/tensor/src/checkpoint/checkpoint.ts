@@ -1,15 +1,32 @@
 /**
- * Checkpoints: one safetensors file of named float32 tensors (`model.*`, `ema.*`, `optimizer.m.*`,
- * `optimizer.v.*`, ...) plus a JSON sidecar (format, step, config, optimiser step, RNG state, the
- * tensor file's SHA-256). Both are written atomically (temp file, fsync, rename), tensors first,
- * so a crash leaves either the old pair or the new one; a sidecar that does not match its tensor
- * file is reported instead of silently loaded.
+ * Checkpoints as generations. A checkpoint at base path `runs/x/ckpt` is a series of generations,
+ * each one safetensors file of named float32 tensors (`model.*`, `ema.*`, `optimizer.m.*`, ...) and
+ * its JSON sidecar (format, step, config, optimiser step, RNG state, the tensor file's SHA-256):
+ *
+ *   ckpt.g000007.safetensors   generation 7's tensors
+ *   ckpt.g000007.json          generation 7's sidecar
+ *   ckpt.json                  "latest": a copy of the newest complete generation's sidecar
+ *
+ * A save (1) validates and serialises everything (config, tensors, finiteness) before touching a
+ * file, (2) writes the new generation under new names (temp file, fsync, rename, fsync folder),
+ * (3) reads the tensors back and checks their hash, and only then (4) switches "latest" with one
+ * atomic rename. The previous generation is never touched, so a crash at any moment (SIGKILL, power
+ * loss after fsync, a full disk) leaves `ckpt.json` naming a complete, verified generation: the old
+ * one or the new one. Older generations are then pruned by the retention policy (the latest N plus
+ * periodic ones); temp files of killed saves are removed by the next save or load.
+ *
+ * Version 1 (a single `ckpt.safetensors` + `ckpt.json` pair) is still read: its sidecar names its
+ * tensor file the same way (a first version-2 save leaves that file in place; delete it by hand).
+ *
+ * One writer per base path: two processes saving to the same base at once are not supported (each
+ * keeps the other's temp files while it lives, but they would race for generation numbers).
  */
 import * as E from 'fp-ts/Either';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import * as nodeFs from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { EpgError, type EpgErrorKind } from '../errors';
 import type { ParameterStore } from '../params';
 import { arraysEqual } from '../params';
 import type { AdamW, HostTensor } from '../optim/adamw';
@@ -17,12 +34,15 @@ import { toHost } from '../optim/adamw';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, type NamedHostTensor } from './safetensors';
 
 export const CHECKPOINT_FORMAT = 'epg-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** 2: generations (`<base>.gNNNNNN.*`) and a `generation` field; 1: one `<base>.safetensors` pair. */
+export const CHECKPOINT_VERSION = 2;
 
 export interface CheckpointSidecar {
   readonly format: typeof CHECKPOINT_FORMAT;
   readonly version: number;
   readonly step: number;
+  /** Generation number (version 2); absent in version-1 sidecars. */
+  readonly generation?: number;
   /** The run's config (model, objective, data): lets a reader refuse a checkpoint of another model. */
   readonly config: unknown;
   readonly optimizer?: { readonly type: 'adamw'; readonly step: number };
@@ -30,11 +50,16 @@ export interface CheckpointSidecar {
   readonly rng?: unknown;
   /** Anything else the caller wants back (data loader position, metrics, ...). */
   readonly extra?: unknown;
+  /** The tensor file, named relative to the sidecar's folder. */
   readonly tensors: { readonly file: string; readonly sha256: string; readonly count: number };
 }
 
-export class CheckpointError extends Error {
-  override readonly name = 'CheckpointError';
+/** A checkpoint that cannot be written, read or restored; `kind` says why (io, format, mismatch, numeric, config). */
+export class CheckpointError extends EpgError {
+  override readonly name: string = 'CheckpointError';
+  constructor(kind: EpgErrorKind, message: string, options?: { cause?: unknown }) {
+    super(kind, message.replace(/\s*\n\s*/g, ' '), options);
+  }
 }
 
 export interface SaveCheckpointInput {
@@ -47,41 +72,110 @@ export interface SaveCheckpointInput {
   readonly extra?: unknown;
 }
 
-/** Paths of a checkpoint whose base path is `base` (e.g. `runs/x/ckpt-001000`). */
+/**
+ * The file operations a save or load performs, injectable so that tests can crash between any two
+ * of them (see `nodeCheckpointFs` for the real ones). Each call is one step a crash can fall between.
+ */
+export interface CheckpointFs {
+  /** Creates or truncates `path`, writes all of `bytes`, fsyncs and closes it. */
+  writeFileSynced(path: string, bytes: Buffer): void;
+  rename(from: string, to: string): void;
+  /** fsync of a folder (after a rename); may be a no-op where the filesystem refuses it. */
+  fsyncDir(dir: string): void;
+  unlink(path: string): void;
+  readFile(path: string): Buffer;
+  readdir(dir: string): string[];
+  /** 'file', 'dir', 'other' or undefined when nothing is there. */
+  kind(path: string): 'file' | 'dir' | 'other' | undefined;
+}
+
+export const nodeCheckpointFs: CheckpointFs = {
+  writeFileSynced(path, bytes) {
+    const fd = nodeFs.openSync(path, 'w');
+    try {
+      let off = 0;
+      while (off < bytes.length) off += nodeFs.writeSync(fd, bytes, off, bytes.length - off);
+      nodeFs.fsyncSync(fd);
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+  },
+  rename: (from, to) => nodeFs.renameSync(from, to),
+  fsyncDir(dir) {
+    let fd: number | undefined;
+    try {
+      fd = nodeFs.openSync(dir, 'r');
+      nodeFs.fsyncSync(fd);
+    } catch {
+      // Some filesystems refuse fsync on a directory; the rename is still atomic.
+    } finally {
+      if (fd !== undefined) nodeFs.closeSync(fd);
+    }
+  },
+  unlink: (path) => nodeFs.rmSync(path, { force: true }),
+  readFile: (path) => nodeFs.readFileSync(path),
+  readdir: (dir) => nodeFs.readdirSync(dir),
+  kind(path) {
+    const st = nodeFs.statSync(path, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+  },
+};
+
+export interface SaveOptions {
+  /** Complete generations kept besides periodic ones, the new one included (default 2, at least 1). */
+  readonly keepLast?: number;
+  /** Also keep every generation whose step is a multiple of this (off when undefined). */
+  readonly keepEvery?: number;
+  /** Read the new tensor file back and check its SHA-256 before switching "latest" (default true). */
+  readonly verify?: boolean;
+  /** File operations (tests inject crashes here). */
+  readonly fs?: CheckpointFs;
+}
+
+export interface ReadOptions {
+  /** Read this generation instead of the latest (see listCheckpointGenerations). */
+  readonly generation?: number;
+  readonly fs?: CheckpointFs;
+}
+
+/** Paths of the "latest" pointer of base path `base` (e.g. `runs/x/ckpt`), and of a version-1 tensor file. */
 export function checkpointPaths(base: string): { tensors: string; sidecar: string } {
   return { tensors: `${base}.safetensors`, sidecar: `${base}.json` };
 }
 
+/** Paths of generation `g` of `base`. */
+export function generationPaths(base: string, g: number): { tensors: string; sidecar: string } {
+  const id = String(g).padStart(6, '0');
+  return { tensors: `${base}.g${id}.safetensors`, sidecar: `${base}.g${id}.json` };
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Writes bytes to `path` atomically: temp file in the same folder, fsync, rename, fsync folder. */
-export function writeFileAtomic(path: string, bytes: Buffer | string): void {
+export function writeFileAtomic(path: string, bytes: Buffer | string, fs: CheckpointFs = nodeCheckpointFs): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const b = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
   try {
-    const b = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-    let off = 0;
-    while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-    fsyncSync(fd);
+    fs.writeFileSynced(tmp, b);
+    fs.rename(tmp, path);
   } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
+    try {
+      fs.unlink(tmp);
+    } catch {
+      // The original error is the one to report; a leftover temp file is removed by the next save.
+    }
     throw e;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  }
+  fs.fsyncDir(dirname(path));
 }
 
 /** Collects the tensors of a checkpoint as host arrays, keyed by their file names. */
 export function collectTensors(input: SaveCheckpointInput): Record<string, HostTensor> {
   const out: Record<string, HostTensor> = {};
   for (const [section, store] of Object.entries(input.stores)) {
-    if (section === 'optimizer') throw new Error(`'optimizer' is reserved for the optimiser's state`);
+    if (section === 'optimizer') throw new CheckpointError('config', `checkpoint store name 'optimizer' is reserved for the optimiser's state: rename that section`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(section)) throw new CheckpointError('config', `checkpoint store name '${section}' is not an identifier: use e.g. 'model' or 'ema'`);
     for (const e of store.entries()) out[`${section}.${e.name.slice(store.prefix.length)}`] = toHost(e.variable);
   }
   if (input.optimizer) {
@@ -90,31 +184,213 @@ export function collectTensors(input: SaveCheckpointInput): Record<string, HostT
   return out;
 }
 
-/** Saves a checkpoint at `base` (.safetensors + .json). Left: an IO error, as a one-line message. */
-export function saveCheckpoint(base: string, input: SaveCheckpointInput): E.Either<CheckpointError, CheckpointSidecar> {
+/** The first tensor holding NaN or ±Infinity, with its first bad value and index. */
+function firstNonFinite(tensors: Iterable<[string, { data: ArrayLike<number> }]>): { name: string; index: number; value: number } | undefined {
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      // x - x is 0 for finite x and NaN for NaN/±Infinity: one comparison per value.
+      if (d[i] - d[i] !== 0) return { name, index: i, value: d[i] };
+    }
+  }
+  return undefined;
+}
+
+// Duck-typed: errors from another realm (jest's vm, worker threads) fail `instanceof Error`.
+const errMsg = (e: unknown) => {
+  const m = (e as { message?: unknown } | null)?.message;
+  return (typeof m === 'string' ? m : String(e)).replace(/\s*\n\s*/g, ' ');
+};
+
+/** Temp files of this base left by saves whose process is gone (or by this process: saves are synchronous). */
+function removeStaleTemps(base: string, fs: CheckpointFs): number {
+  const dir = dirname(base);
+  const re = new RegExp(`^${escapeRe(basename(base))}\\.(?:g\\d+\\.(?:safetensors|json)|json)\\.(\\d+)\\.tmp$`);
+  let removed = 0;
+  for (const f of fs.readdir(dir)) {
+    const m = re.exec(f);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && processAlive(pid)) continue; // another live process is saving there
+    fs.unlink(join(dir, f));
+    removed++;
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
   try {
-    const paths = checkpointPaths(base);
-    const tensors = collectTensors(input);
-    const bytes = encodeSafetensors(tensors, { format: 'pt', producer: 'epg-ts' });
-    const sidecar: CheckpointSidecar = {
-      format: CHECKPOINT_FORMAT,
-      version: CHECKPOINT_VERSION,
-      step: input.step,
-      config: input.config,
-      ...(input.optimizer ? { optimizer: { type: 'adamw' as const, step: input.optimizer.step } } : {}),
-      ...(input.rng !== undefined ? { rng: input.rng } : {}),
-      ...(input.extra !== undefined ? { extra: input.extra } : {}),
-      tensors: {
-        file: basename(paths.tensors),
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        count: Object.keys(tensors).length,
-      },
-    };
-    writeFileAtomic(paths.tensors, bytes);
-    writeFileAtomic(paths.sidecar, JSON.stringify(sidecar, null, 2) + '\n');
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+interface GenerationFiles {
+  readonly generation: number;
+  tensors: boolean;
+  sidecar: boolean;
+}
+
+function scanGenerations(base: string, fs: CheckpointFs): GenerationFiles[] {
+  const re = new RegExp(`^${escapeRe(basename(base))}\\.g(\\d+)\\.(safetensors|json)$`);
+  const byGen = new Map<number, GenerationFiles>();
+  for (const f of fs.readdir(dirname(base))) {
+    const m = re.exec(f);
+    if (!m) continue;
+    const g = Number(m[1]);
+    const entry = byGen.get(g) ?? { generation: g, tensors: false, sidecar: false };
+    if (m[2] === 'json') entry.sidecar = true;
+    else entry.tensors = true;
+    byGen.set(g, entry);
+  }
+  return [...byGen.values()].sort((a, b) => a.generation - b.generation);
+}
+
+function validateSaveOptions(opts: SaveOptions): CheckpointError | undefined {
+  const keepLast = opts.keepLast ?? 2;
+  if (!Number.isInteger(keepLast) || keepLast < 1) {
+    return new CheckpointError('config', `saveCheckpoint keepLast must be an integer >= 1 (the new generation counts), got ${keepLast}`);
+  }
+  if (opts.keepEvery !== undefined && !(Number.isInteger(opts.keepEvery) && opts.keepEvery >= 1)) {
+    return new CheckpointError('config', `saveCheckpoint keepEvery must be a whole number of steps >= 1, got ${opts.keepEvery}`);
+  }
+  return undefined;
+}
+
+/**
+ * Saves a new generation of the checkpoint at `base` and makes it the latest. Never throws: Left is a
+ * CheckpointError of kind 'config' (unserialisable config, bad options), 'numeric' (a non-finite
+ * weight or moment: the checkpoint is refused) or 'io' (the write failed; the previous generation
+ * still loads).
+ */
+export function saveCheckpoint(base: string, input: SaveCheckpointInput, opts: SaveOptions = {}): E.Either<CheckpointError, CheckpointSidecar> {
+  const fs = opts.fs ?? nodeCheckpointFs;
+  const badOpt = validateSaveOptions(opts);
+  if (badOpt) return E.left(badOpt);
+  if (!Number.isSafeInteger(input.step) || input.step < 0) {
+    return E.left(new CheckpointError('config', `checkpoint step must be an integer >= 0, got ${input.step}`));
+  }
+  // 1. Everything that can fail without IO, before touching a file.
+  let tensors: Record<string, HostTensor>;
+  let bytes: Buffer;
+  try {
+    tensors = collectTensors(input);
+    const bad = firstNonFinite(Object.entries(tensors));
+    if (bad) {
+      return E.left(
+        new CheckpointError(
+          'numeric',
+          `refusing to save checkpoint ${base} at step ${input.step}: tensor '${bad.name}' holds ${bad.value} at index ${bad.index}; the run diverged: resume from the previous checkpoint with a lower learning rate`,
+        ),
+      );
+    }
+    bytes = encodeSafetensors(tensors, { format: 'pt', producer: 'epg-ts' });
+  } catch (e) {
+    if (e instanceof CheckpointError) return E.left(e);
+    return E.left(new CheckpointError('config', `could not serialise checkpoint ${base}: ${errMsg(e)}`, { cause: e }));
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const extras = {
+    ...(input.optimizer ? { optimizer: { type: 'adamw' as const, step: input.optimizer.step } } : {}),
+    ...(input.rng !== undefined ? { rng: input.rng } : {}),
+    ...(input.extra !== undefined ? { extra: input.extra } : {}),
+  };
+  const sidecarOf = (generation: number): CheckpointSidecar => ({
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    step: input.step,
+    generation,
+    config: input.config,
+    ...extras,
+    tensors: { file: basename(generationPaths(base, generation).tensors), sha256, count: Object.keys(tensors).length },
+  });
+  let probe: string;
+  try {
+    probe = JSON.stringify(sidecarOf(0), null, 2);
+  } catch (e) {
+    return E.left(
+      new CheckpointError('config', `checkpoint ${base}: config, rng or extra is not JSON-serialisable (${errMsg(e)}): pass plain numbers, strings, arrays and objects without cycles`, { cause: e }),
+    );
+  }
+  if (JSON.parse(probe).config === undefined && input.config !== undefined) {
+    return E.left(new CheckpointError('config', `checkpoint ${base}: config ${typeof input.config} does not survive JSON: pass a plain object`));
+  }
+
+  // 2. The new generation, under names no complete generation uses.
+  let stage = 'listing the checkpoint folder';
+  try {
+    removeStaleTemps(base, fs);
+    const existing = scanGenerations(base, fs);
+    const latest = readSidecarOnly(checkpointPaths(base).sidecar, fs);
+    const generation = Math.max(0, ...existing.map((g) => g.generation), E.isRight(latest) ? (latest.right.generation ?? 0) : 0) + 1;
+    const paths = generationPaths(base, generation);
+    const sidecar = sidecarOf(generation);
+    const json = JSON.stringify(sidecar, null, 2) + '\n';
+    stage = `writing ${paths.tensors}`;
+    writeFileAtomic(paths.tensors, bytes, fs);
+    if (opts.verify ?? true) {
+      stage = `verifying ${paths.tensors}`;
+      const back = fs.readFile(paths.tensors);
+      if (back.length !== bytes.length || createHash('sha256').update(back).digest('hex') !== sha256) {
+        throw new Error('the file read back differs from what was written (disk or filesystem fault)');
+      }
+    }
+    stage = `writing ${paths.sidecar}`;
+    writeFileAtomic(paths.sidecar, json, fs);
+    // 3. The one atomic switch.
+    stage = `switching ${checkpointPaths(base).sidecar} to generation ${generation}`;
+    writeFileAtomic(checkpointPaths(base).sidecar, json, fs);
+    // 4. Retention. A failure here leaves extra files, never a broken checkpoint.
+    stage = 'pruning old generations';
+    prune(base, generation, opts, fs);
     return E.right(sidecar);
   } catch (e) {
-    return E.left(new CheckpointError(`could not write checkpoint ${base}: ${(e as Error).message}`));
+    return E.left(
+      new CheckpointError('io', `could not save checkpoint ${base} (${stage}): ${errMsg(e)}; the previous checkpoint is untouched: free space or fix the folder and save again`, {
+        cause: e,
+      }),
+    );
+  }
+}
+
+/** Deletes generations outside the policy, and incomplete ones (a tensor file or sidecar alone). */
+function prune(base: string, current: number, opts: SaveOptions, fs: CheckpointFs): void {
+  const keepLast = opts.keepLast ?? 2;
+  const gens = scanGenerations(base, fs);
+  const complete = gens.filter((g) => g.tensors && g.sidecar).map((g) => g.generation);
+  const keep = new Set<number>([current, ...complete.filter((g) => g <= current).slice(-keepLast)]);
+  if (opts.keepEvery !== undefined) {
+    for (const g of complete) {
+      const sc = readSidecarOnly(generationPaths(base, g).sidecar, fs);
+      if (E.isRight(sc) && sc.right.step % opts.keepEvery === 0) keep.add(g);
+    }
+  }
+  for (const g of gens) {
+    if (keep.has(g.generation)) continue;
+    const p = generationPaths(base, g.generation);
+    // Sidecar first: a crash in between leaves a lone tensor file, which the next prune removes.
+    if (g.sidecar) fs.unlink(p.sidecar);
+    if (g.tensors) fs.unlink(p.tensors);
+  }
+}
+
+/** Generations of `base` that have both files, oldest first, with their step (sidecar not validated against tensors). */
+export function listCheckpointGenerations(
+  base: string,
+  fs: CheckpointFs = nodeCheckpointFs,
+): E.Either<CheckpointError, Array<{ generation: number; step: number }>> {
+  try {
+    const out: Array<{ generation: number; step: number }> = [];
+    for (const g of scanGenerations(base, fs)) {
+      if (!g.tensors || !g.sidecar) continue;
+      const sc = readSidecarOnly(generationPaths(base, g.generation).sidecar, fs);
+      if (E.isRight(sc)) out.push({ generation: g.generation, step: sc.right.step });
+    }
+    return E.right(out);
+  } catch (e) {
+    return E.left(new CheckpointError('io', `could not list checkpoint generations of ${base}: ${errMsg(e)}`, { cause: e }));
   }
 }
 
@@ -124,39 +400,98 @@ export interface LoadedCheckpoint {
   readonly tensors: Map<string, NamedHostTensor>;
 }
 
-/** Reads and validates a checkpoint pair without touching any model. */
-export function readCheckpoint(base: string): E.Either<CheckpointError, LoadedCheckpoint> {
-  const paths = checkpointPaths(base);
-  for (const p of [paths.sidecar, paths.tensors]) {
-    if (!existsSync(p)) return E.left(new CheckpointError(`checkpoint file ${p} does not exist: check the path (give it without the extension)`));
-  }
-  let sidecar: CheckpointSidecar;
+const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+const isNonNegInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** Reads and structurally validates a sidecar; never throws. */
+function readSidecarOnly(path: string, fs: CheckpointFs): E.Either<CheckpointError, CheckpointSidecar> {
   try {
-    sidecar = JSON.parse(readFileSync(paths.sidecar, 'utf8'));
-  } catch {
-    return E.left(new CheckpointError(`checkpoint sidecar ${paths.sidecar} is not valid JSON (truncated?)`));
-  }
-  if (sidecar?.format !== CHECKPOINT_FORMAT) {
-    return E.left(new CheckpointError(`${paths.sidecar} is not an epg-ts checkpoint sidecar (format field is ${JSON.stringify(sidecar?.format)})`));
-  }
-  if (sidecar.version > CHECKPOINT_VERSION) {
-    return E.left(new CheckpointError(`${paths.sidecar} has format version ${sidecar.version}; this epg-ts reads up to ${CHECKPOINT_VERSION}: upgrade @epg/tensor`));
-  }
-  const bytes = readFileSync(paths.tensors);
-  let decoded;
-  try {
-    decoded = decodeSafetensors(bytes, paths.tensors);
+    const k = fs.kind(path);
+    if (k === undefined) return E.left(new CheckpointError('io', `checkpoint file ${path} does not exist: check the path (give it without the extension)`));
+    if (k !== 'file') return E.left(new CheckpointError('io', `checkpoint sidecar ${path} is a ${k === 'dir' ? 'folder' : 'special file'}, not a file: give the checkpoint's base path`));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fs.readFile(path).toString('utf8'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code) throw e;
+      return E.left(new CheckpointError('format', `checkpoint sidecar ${path} is not valid JSON (truncated?): use the previous checkpoint`));
+    }
+    const bad = (what: string) => E.left(new CheckpointError('format', `checkpoint sidecar ${path} is corrupt: ${what}: use the previous checkpoint`));
+    if (!isObj(raw) || raw.format !== CHECKPOINT_FORMAT) {
+      return E.left(
+        new CheckpointError('format', `${path} is not an epg-ts checkpoint sidecar (format field is ${JSON.stringify(isObj(raw) ? raw.format : raw)?.slice(0, 40)})`),
+      );
+    }
+    if (!isNonNegInt(raw.version) || raw.version < 1) return bad(`version ${JSON.stringify(raw.version)} is not a positive integer`);
+    if (raw.version > CHECKPOINT_VERSION) {
+      return E.left(new CheckpointError('mismatch', `${path} has format version ${raw.version}; this epg-ts reads up to ${CHECKPOINT_VERSION}: upgrade @epg/tensor`));
+    }
+    if (!isNonNegInt(raw.step)) return bad(`step ${JSON.stringify(raw.step)} is not an integer >= 0`);
+    if (raw.generation !== undefined && !isNonNegInt(raw.generation)) return bad(`generation ${JSON.stringify(raw.generation)} is not an integer >= 0`);
+    const t = raw.tensors;
+    if (!isObj(t)) return bad(`its 'tensors' entry is ${JSON.stringify(t) ?? 'missing'}, expected {file, sha256, count}`);
+    if (typeof t.file !== 'string' || t.file === '' || t.file !== basename(t.file) || t.file === '..' || t.file === '.') {
+      return bad(`'tensors.file' must be a file name in the sidecar's folder, got ${JSON.stringify(t.file)}`);
+    }
+    if (typeof t.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(t.sha256)) return bad(`'tensors.sha256' is not a SHA-256 hex digest`);
+    if (!isNonNegInt(t.count)) return bad(`'tensors.count' ${JSON.stringify(t.count)} is not an integer >= 0`);
+    const o = raw.optimizer;
+    if (o !== undefined && !(isObj(o) && o.type === 'adamw' && isNonNegInt(o.step))) {
+      return bad(`'optimizer' is ${JSON.stringify(o)?.slice(0, 60)}, expected {type: 'adamw', step}`);
+    }
+    return E.right(raw as unknown as CheckpointSidecar);
   } catch (e) {
-    if (e instanceof CheckpointFormatError) return E.left(new CheckpointError(e.message));
-    throw e;
+    return E.left(new CheckpointError('io', `could not read checkpoint sidecar ${path}: ${errMsg(e)}`, { cause: e }));
   }
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== sidecar.tensors.sha256) {
-    return E.left(
-      new CheckpointError(`${paths.tensors} does not match its sidecar ${paths.sidecar} (SHA-256 differs): an interrupted save or a mixed-up pair; use the previous checkpoint`),
-    );
+}
+
+/**
+ * Reads and validates the latest generation of a checkpoint (or `opts.generation`) without touching
+ * any model: the sidecar's structure, the tensor file's hash, count and layout, and that every float
+ * is finite. Never throws. Removes temp files left by killed saves of this base.
+ */
+export function readCheckpoint(base: string, opts: ReadOptions = {}): E.Either<CheckpointError, LoadedCheckpoint> {
+  const fs = opts.fs ?? nodeCheckpointFs;
+  try {
+    try {
+      removeStaleTemps(base, fs);
+    } catch {
+      // Cleaning is best effort; a read-only folder must still load.
+    }
+    const sidecarPath = opts.generation === undefined ? checkpointPaths(base).sidecar : generationPaths(base, opts.generation).sidecar;
+    const sc = readSidecarOnly(sidecarPath, fs);
+    if (E.isLeft(sc)) return sc;
+    const sidecar = sc.right;
+    const tensorsPath = join(dirname(sidecarPath), sidecar.tensors.file);
+    const k = fs.kind(tensorsPath);
+    if (k === undefined) {
+      return E.left(new CheckpointError('io', `checkpoint tensors ${tensorsPath} named by ${sidecarPath} do not exist: the checkpoint was moved in part or deleted; use another generation`));
+    }
+    if (k !== 'file') return E.left(new CheckpointError('io', `checkpoint tensors ${tensorsPath} is a ${k === 'dir' ? 'folder' : 'special file'}, not a file: remove it and use another generation`));
+    const bytes = fs.readFile(tensorsPath);
+    // Layout first (it names what is wrong with a damaged file), then the hash (a valid file of another save).
+    const decoded = decodeSafetensors(bytes, tensorsPath);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== sidecar.tensors.sha256) {
+      return E.left(
+        new CheckpointError('format', `${tensorsPath} does not match its sidecar ${sidecarPath} (SHA-256 differs): an interrupted save or a mixed-up pair; use the previous generation`),
+      );
+    }
+    if (decoded.tensors.size !== sidecar.tensors.count) {
+      return E.left(new CheckpointError('format', `${tensorsPath} holds ${decoded.tensors.size} tensors but ${sidecarPath} says ${sidecar.tensors.count}: a mixed-up pair`));
+    }
+    const floats = [...decoded.tensors].filter(([, t]) => t.data instanceof Float32Array || t.data instanceof Float64Array);
+    const bad = firstNonFinite(floats);
+    if (bad) {
+      return E.left(
+        new CheckpointError('numeric', `checkpoint ${tensorsPath}: tensor '${bad.name}' holds ${bad.value} at index ${bad.index}; it was saved from a diverged run: use an earlier generation`),
+      );
+    }
+    return E.right({ base, sidecar, tensors: decoded.tensors });
+  } catch (e) {
+    if (e instanceof CheckpointFormatError) return E.left(new CheckpointError('format', e.message, { cause: e }));
+    return E.left(new CheckpointError('io', `could not read checkpoint ${base}: ${errMsg(e)}`, { cause: e }));
   }
-  return E.right({ base, sidecar, tensors: decoded.tensors });
 }
 
 export interface RestoreOptions {
@@ -182,7 +517,7 @@ export function restoreStore(
   const where = `checkpoint ${ckpt.base}`;
   for (const n of fileNames) {
     if (!storeNames.has(n) && !opts.allowUnknown?.(n)) {
-      return E.left(new CheckpointError(`${where} has tensor '${prefix}${n}', which the model does not have (checkpoint of another model or preset?)`));
+      return E.left(new CheckpointError('mismatch', `${where} has tensor '${prefix}${n}', which the model does not have (checkpoint of another model or preset?)`));
     }
   }
   const assignments: Array<[tf.Variable, NamedHostTensor]> = [];
@@ -190,23 +525,27 @@ export function restoreStore(
     const t = ckpt.tensors.get(prefix + n);
     if (!t) {
       if (opts.allowMissing?.(n)) continue;
-      return E.left(new CheckpointError(`${where} is missing tensor '${prefix}${n}' (checkpoint of another model or preset?)`));
+      return E.left(new CheckpointError('mismatch', `${where} is missing tensor '${prefix}${n}' (checkpoint of another model or preset?)`));
     }
     if (!arraysEqual(t.shape, e.variable.shape)) {
       return E.left(
-        new CheckpointError(`${where}: tensor '${prefix}${n}' has shape [${t.shape}] but the model expects [${e.variable.shape}] (another preset or resolution?)`),
+        new CheckpointError('mismatch', `${where}: tensor '${prefix}${n}' has shape [${t.shape}] but the model expects [${e.variable.shape}] (another preset or resolution?)`),
       );
     }
-    if (t.dtype !== 'F32') return E.left(new CheckpointError(`${where}: tensor '${prefix}${n}' is ${t.dtype}, expected F32`));
+    if (t.dtype !== 'F32') return E.left(new CheckpointError('mismatch', `${where}: tensor '${prefix}${n}' is ${t.dtype}, expected F32`));
     assignments.push([e.variable, t]);
   }
-  for (const [v, t] of assignments) v.assign(tf.tensor(t.data as Float32Array, [...t.shape], 'float32'));
+  for (const [v, t] of assignments) {
+    const value = tf.tensor(t.data as Float32Array, [...t.shape], 'float32');
+    v.assign(value);
+    value.dispose();
+  }
   return E.right({ loaded: assignments.length });
 }
 
 /** Loads the optimiser's moments and step from a checkpoint. */
 export function restoreOptimizer(optimizer: AdamW, ckpt: LoadedCheckpoint): E.Either<CheckpointError, void> {
-  if (!ckpt.sidecar.optimizer) return E.left(new CheckpointError(`checkpoint ${ckpt.base} has no optimizer state (saved for inference only?)`));
+  if (!ckpt.sidecar.optimizer) return E.left(new CheckpointError('mismatch', `checkpoint ${ckpt.base} has no optimizer state (saved for inference only?)`));
   const tensors: Record<string, HostTensor> = {};
   for (const [k, t] of ckpt.tensors) {
     if (k.startsWith('optimizer.')) tensors[k.slice('optimizer.'.length)] = { dtype: 'float32', shape: [...t.shape], data: t.data as Float32Array };
@@ -215,7 +554,7 @@ export function restoreOptimizer(optimizer: AdamW, ckpt: LoadedCheckpoint): E.Ei
     optimizer.setState({ step: ckpt.sidecar.optimizer.step, tensors });
     return E.right(undefined);
   } catch (e) {
-    return E.left(new CheckpointError(`checkpoint ${ckpt.base}: ${(e as Error).message}`));
+    return E.left(new CheckpointError('mismatch', `checkpoint ${ckpt.base}: ${errMsg(e)}`, { cause: e }));
   }
 }
 

@@ -41,3 +41,39 @@ describe('safetensors', () => {
     expect(() => decodeSafetensors(buf, 'x.safetensors')).toThrow(/x\.safetensors is corrupt: tensors 'a' and 'b' overlap/);
   });
 });
+
+describe('safetensors reader is strict (huggingface/safetensors rules)', () => {
+  /** A file from a raw header text and a data section. */
+  function file(headerText: string | Buffer, data: Buffer): Buffer {
+    const h = typeof headerText === 'string' ? Buffer.from(headerText, 'utf8') : headerText;
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(h.length));
+    return Buffer.concat([len, h, data]);
+  }
+  const a8 = '"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}';
+
+  it('accepts the well-formed file these cases are built from', () => {
+    expect(decodeSafetensors(file(`{${a8}}`, Buffer.alloc(8)), 'x.safetensors').tensors.size).toBe(1);
+  });
+
+  it.each([
+    ['trailing bytes', file(`{${a8}}`, Buffer.alloc(12)), /x\.safetensors is corrupt: 4 trailing bytes after the last tensor/],
+    ['a gap between tensors', file(`{${a8}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [12, 16]}}`, Buffer.alloc(16)), /4 unused bytes before tensor 'b'/],
+    ['a gap before the first tensor', file('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}', Buffer.alloc(8)), /4 unused bytes before tensor 'a'/],
+    ['a duplicate name', file(`{${a8}, ${a8.replace('[0, 8]', '[8, 16]')}}`, Buffer.alloc(16)), /its header names 'a' twice/],
+    ['a non-object __metadata__', file(`{"__metadata__": [1, 2], ${a8}}`, Buffer.alloc(8)), /__metadata__ must be an object of strings/],
+    ['a metadata value that is not a string', file(`{"__metadata__": {"n": 3}, ${a8}}`, Buffer.alloc(8)), /__metadata__ must be an object of strings/],
+    ['a non-UTF-8 name', file(Buffer.concat([Buffer.from('{"\xff'.slice(0, 2), 'latin1'), Buffer.from([0xff]), Buffer.from(`": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}`)]), Buffer.alloc(8)), /header is not valid UTF-8/],
+    ['a null tensor entry', file('{"a": null}', Buffer.alloc(0)), /tensor 'a' has no \{dtype, shape, data_offsets\} entry/],
+    ['a dtype from Object.prototype', file('{"a": {"dtype": "toString", "shape": [0], "data_offsets": [0, 0]}}', Buffer.alloc(0)), /unsupported dtype toString/],
+  ])('rejects %s with a one-line message naming the file', (_what, buf, message) => {
+    expect(() => decodeSafetensors(buf, 'x.safetensors')).toThrow(message);
+  });
+
+  it('still finds duplicates with escaped quotes and nested objects around', () => {
+    const h = `{"__metadata__": {"k\\"ey": "v"}, "q\\"x": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, "q\\"x": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}}`;
+    expect(() => decodeSafetensors(file(h, Buffer.alloc(2)), 'x')).toThrow(/names 'q"x' twice/);
+    const ok = `{"__metadata__": {"a": "b"}, "q\\"x": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}, "a": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}}`;
+    expect(decodeSafetensors(file(ok, Buffer.alloc(2)), 'x').tensors.size).toBe(2);
+  });
+});

@@ -17,11 +17,20 @@ export interface NamedHostTensor {
   readonly data: HostArray;
 }
 
+import { EpgError } from '../errors';
+
 const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1, F16: 2, BF16: 2 };
 
-export class CheckpointFormatError extends Error {
-  override readonly name = 'CheckpointFormatError';
+/** A safetensors file or buffer whose content breaks the format (an EpgError of kind 'format'). */
+export class CheckpointFormatError extends EpgError {
+  override readonly name: string = 'CheckpointFormatError';
+  constructor(message: string) {
+    super('format', message);
+  }
 }
+
+/** The format's own bound on the JSON header (huggingface/safetensors rejects larger headers). */
+export const MAX_HEADER_BYTES = 100_000_000;
 
 function dtypeOf(a: HostArray): SafetensorsDtype {
   if (a instanceof Float32Array) return 'F32';
@@ -69,23 +78,37 @@ export interface DecodedSafetensors {
   readonly metadata: Record<string, string>;
 }
 
-/** Parses and validates a safetensors buffer. `label` names the file in error messages. */
+/**
+ * Parses and validates a safetensors buffer strictly: the header must be UTF-8 JSON with unique
+ * names, `__metadata__` (if present) an object of strings, and the tensors must tile the data
+ * section exactly (no gaps, no overlaps, no trailing bytes), as huggingface/safetensors requires.
+ * `label` names the file in error messages. Throws CheckpointFormatError (one line) on bad input.
+ */
 export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): DecodedSafetensors {
   if (buf.length < 8) throw new CheckpointFormatError(`${label} is truncated: ${buf.length} bytes, no header`);
   const n = buf.readBigUInt64LE(0);
   if (n > BigInt(buf.length - 8)) {
     throw new CheckpointFormatError(`${label} is truncated or corrupt: header claims ${n} bytes but the file has ${buf.length - 8} after the length field`);
   }
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new CheckpointFormatError(`${label} is corrupt: its header claims ${n} bytes, over the format's limit of ${MAX_HEADER_BYTES}`);
   const headerLen = Number(n);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + headerLen));
+  } catch {
+    throw new CheckpointFormatError(`${label} is corrupt: its header is not valid UTF-8 (tensor names must be UTF-8)`);
+  }
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
+    header = JSON.parse(text);
   } catch {
     throw new CheckpointFormatError(`${label} is corrupt: its JSON header does not parse`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new CheckpointFormatError(`${label} is corrupt: its header is not a JSON object`);
   }
+  const dup = firstDuplicateKey(text);
+  if (dup !== undefined) throw new CheckpointFormatError(`${label} is corrupt: its header names '${dup}' twice`);
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, NamedHostTensor>();
@@ -93,19 +116,26 @@ export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): Deco
   const spans: Array<[number, number, string]> = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+        throw new CheckpointFormatError(`${label} is corrupt: __metadata__ must be an object of strings, got ${JSON.stringify(raw)?.slice(0, 60)}`);
+      }
       metadata = raw as Record<string, string>;
       continue;
     }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new CheckpointFormatError(`${label}: tensor '${name}' has no {dtype, shape, data_offsets} entry`);
+    }
     const info = raw as { dtype?: string; shape?: unknown; data_offsets?: unknown };
     const dtype = info.dtype as SafetensorsDtype;
-    const where = `${label}: tensor '${name}'`;
-    if (!(dtype in BYTES)) throw new CheckpointFormatError(`${label}: tensor '${name}' has unsupported dtype ${String(info.dtype)}`);
+        if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(BYTES, dtype)) {
+      throw new CheckpointFormatError(`${label}: tensor '${name}' has unsupported dtype ${String(info.dtype)}`);
+    }
     const shape = info.shape;
     const offs = info.data_offsets;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new CheckpointFormatError(`${label}: tensor '${name}' has an invalid shape`);
     }
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[1] < offs[0]) {
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && d >= 0) || offs[1] < offs[0]) {
       throw new CheckpointFormatError(`${label}: tensor '${name}' has invalid data_offsets`);
     }
     const [b, e] = offs as [number, number];
@@ -119,17 +149,60 @@ export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): Deco
       );
     }
     spans.push([b, e, name]);
+    tensors.set(name, { dtype, shape: shape as number[], data: new Uint8Array(0) });
+  }
+  spans.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let end = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const [b, e, name] = spans[i];
+    if (b < end) throw new CheckpointFormatError(`${label} is corrupt: tensors '${spans[i - 1][2]}' and '${name}' overlap`);
+    if (b > end) throw new CheckpointFormatError(`${label} is corrupt: ${b - end} unused bytes before tensor '${name}' (the format allows no gaps)`);
+    end = e;
+  }
+  if (end !== dataLen) {
+    throw new CheckpointFormatError(`${label} is corrupt: ${dataLen - end} trailing bytes after the last tensor (the format allows none)`);
+  }
+  // Copy only once the whole layout is known to be valid.
+  for (const [b, e, name] of spans) {
+    const t = tensors.get(name)!;
     const copy = Buffer.from(buf.subarray(dataStart + b, dataStart + e)); // aligned copy
     const ab = copy.buffer.slice(copy.byteOffset, copy.byteOffset + copy.byteLength);
-    tensors.set(name, { dtype, shape: shape as number[], data: viewAs(dtype, ab, where) });
-  }
-  spans.sort((x, y) => x[0] - y[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) {
-      throw new CheckpointFormatError(`${label} is corrupt: tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
-    }
+    tensors.set(name, { dtype: t.dtype, shape: t.shape, data: viewAs(t.dtype, ab, `${label}: tensor '${name}'`) });
   }
   return { tensors, metadata };
+}
+
+/**
+ * The first key that occurs twice in the top-level object of a JSON text (JSON.parse keeps the last
+ * silently). A small scanner: tracks nesting depth and string tokens; the text already parsed.
+ */
+function firstDuplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let i = 0;
+  let expectKey = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === '{' || c === '[') {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+    i++;
+  }
+  return undefined;
 }
 
 /** Typed view of little-endian bytes; half-precision types are widened to float32 (PyTorch exports). */

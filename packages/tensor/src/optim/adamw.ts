@@ -7,6 +7,8 @@
  * lr(0) (so a warm-up schedule that starts at 0 makes the first update a pure decay-free no-op).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/Either';
+import { EpgError, epgError } from '../errors';
 import type { ParamEntry, ParameterStore } from '../params';
 import { arraysEqual } from '../params';
 import type { NamedTensors } from '../gradients';
@@ -29,6 +31,44 @@ export interface AdamWOptions {
   /** Default weight decay. PyTorch's AdamW default is 0.01. */
   readonly weightDecay?: number;
   readonly groups?: readonly ParamGroup[];
+}
+
+/** What `apply` did: updated every parameter, or nothing because the update was not finite. */
+export type ApplyResult =
+  | { readonly applied: true; readonly lr: number }
+  | { readonly applied: false; readonly lr: number; readonly nonFinite: string };
+
+const isNum = (x: unknown): x is number => typeof x === 'number';
+
+/**
+ * Checks AdamW options where they enter: lr (a number >= 0 or a schedule function), β1, β2 in [0, 1),
+ * ε > 0, weight decay >= 0, and each group's multiplier and decay; all finite. Left: the first bad
+ * value, as a one-line 'config' error naming the option and the fix.
+ */
+export function validateAdamWOptions(opts: AdamWOptions): E.Either<EpgError, AdamWOptions> {
+  const bad = (what: string, fix: string) => E.left(epgError('config', `AdamW ${what}`, fix));
+  if (opts === null || typeof opts !== 'object') return bad(`options must be an object, got ${String(opts)}`, 'pass { lr, ... }');
+  const lr: unknown = opts.lr;
+  if (typeof lr !== 'function' && !(isNum(lr) && Number.isFinite(lr) && lr >= 0)) {
+    return bad(`lr must be a finite number >= 0 or a schedule function, got ${String(lr)}`, 'use e.g. 1e-4 or warmupCosine from @epg/schedules');
+  }
+  for (const k of ['beta1', 'beta2'] as const) {
+    const v: unknown = opts[k];
+    if (v !== undefined && !(isNum(v) && v >= 0 && v < 1)) return bad(`${k} must be in [0, 1), got ${String(v)}`, 'use e.g. 0.9 and 0.999');
+  }
+  const eps: unknown = opts.eps;
+  if (eps !== undefined && !(isNum(eps) && Number.isFinite(eps) && eps > 0)) return bad(`eps must be a finite number > 0, got ${String(eps)}`, 'use e.g. 1e-8');
+  const wd: unknown = opts.weightDecay;
+  if (wd !== undefined && !(isNum(wd) && Number.isFinite(wd) && wd >= 0)) return bad(`weightDecay must be a finite number >= 0, got ${String(wd)}`, 'use e.g. 0.01, or 0 for none');
+  for (const g of opts.groups ?? []) {
+    const where = `group '${String(g?.name)}'`;
+    if (typeof g?.select !== 'function') return bad(`${where} needs a select function`, 'pass select: (p) => boolean');
+    const m: unknown = g.lrMultiplier;
+    if (m !== undefined && !(isNum(m) && Number.isFinite(m) && m >= 0)) return bad(`${where} lrMultiplier must be a finite number >= 0, got ${String(m)}`, 'use e.g. 0.65^depth for layer-wise decay');
+    const gwd: unknown = g.weightDecay;
+    if (gwd !== undefined && !(isNum(gwd) && Number.isFinite(gwd) && gwd >= 0)) return bad(`${where} weightDecay must be a finite number >= 0, got ${String(gwd)}`, 'use e.g. 0 for norms and biases');
+  }
+  return E.right(opts);
 }
 
 interface Slot {
@@ -65,15 +105,14 @@ export class AdamW {
     readonly store: ParameterStore,
     opts: AdamWOptions,
   ) {
+    const valid = validateAdamWOptions(opts);
+    if (E.isLeft(valid)) throw valid.left;
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0.01;
     const lr = opts.lr;
     this.lrFn = typeof lr === 'number' ? () => lr : lr;
-    for (const [k, v] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
-      if (!(v >= 0 && v < 1)) throw new RangeError(`AdamW ${k} must be in [0, 1), got ${v}`);
-    }
     const groups = opts.groups ?? [];
     this.slots = store.trainableEntries().map((entry) => {
       const g = groups.find((x) => x.select(entry));
@@ -93,9 +132,20 @@ export class AdamW {
     return this.t;
   }
 
-  /** The schedule's learning rate for the next update (before group multipliers). */
+  /**
+   * The schedule's learning rate for the next update (before group multipliers). Throws a 'config'
+   * EpgError when the schedule returns anything but a finite number >= 0.
+   */
   currentLr(): number {
-    return this.lrFn(this.t);
+    return this.lrAt(this.t);
+  }
+
+  private lrAt(step: number): number {
+    const lr: unknown = this.lrFn(step);
+    if (!(isNum(lr) && Number.isFinite(lr) && lr >= 0)) {
+      throw new EpgError('config', `AdamW: the learning-rate schedule returned ${String(lr)} for step ${step}: a schedule must return a finite number >= 0 at every step`);
+    }
+    return lr;
   }
 
   /** Group name of each optimised parameter (for reports and tests). */
@@ -106,30 +156,51 @@ export class AdamW {
   /**
    * Applies one update from gradients keyed by parameter name. Parameters without a gradient are
    * left alone (their moments are not decayed), as PyTorch does for `grad is None`.
-   * Does not dispose `grads`.
+   * Transactional: the new parameters and moments are computed first; if any is not finite (a huge
+   * learning rate, an overflowing g²), nothing is assigned, the step count stays, and the result
+   * names the parameter. Does not dispose `grads`. Throws on a bad schedule value or gradient shape.
    */
-  apply(grads: NamedTensors): void {
-    const lr = this.lrFn(this.t);
-    this.t += 1;
-    const bc1 = 1 - Math.pow(this.beta1, this.t);
-    const bc2 = 1 - Math.pow(this.beta2, this.t);
-    for (const s of this.slots) {
-      const g = grads[s.entry.name];
-      if (!g) continue;
-      if (!arraysEqual(g.shape, s.entry.variable.shape)) {
-        throw new Error(`AdamW: gradient of '${s.entry.name}' has shape [${g.shape}], parameter has [${s.entry.variable.shape}]`);
+  apply(grads: NamedTensors): ApplyResult {
+    const lr = this.lrAt(this.t);
+    const t = this.t + 1;
+    const bc1 = 1 - Math.pow(this.beta1, t);
+    const bc2 = 1 - Math.pow(this.beta2, t);
+    const pending: Array<{ slot: Slot; m: tf.Tensor; v: tf.Tensor; p: tf.Tensor }> = [];
+    try {
+      for (const s of this.slots) {
+        const g = grads[s.entry.name];
+        if (!g) continue;
+        if (!arraysEqual(g.shape, s.entry.variable.shape)) {
+          throw new Error(`AdamW: gradient of '${s.entry.name}' has shape [${g.shape}], parameter has [${s.entry.variable.shape}]`);
+        }
+        const lrG = lr * s.lrMultiplier;
+        const next = tf.tidy(() => {
+          const m = tf.add(tf.mul(s.m, this.beta1), tf.mul(g, 1 - this.beta1));
+          const v = tf.add(tf.mul(s.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+          const p0 = s.entry.variable;
+          const decayed = s.weightDecay !== 0 ? tf.mul(p0, 1 - lrG * s.weightDecay) : p0;
+          const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
+          const p = tf.sub(decayed, tf.mul(tf.div(m, denom), lrG / bc1));
+          return { m, v, p };
+        });
+        pending.push({ slot: s, ...next });
       }
-      const lrG = lr * s.lrMultiplier;
-      tf.tidy(() => {
-        const m = tf.add(tf.mul(s.m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v = tf.add(tf.mul(s.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        s.m.assign(m);
-        s.v.assign(v);
-        const p = s.entry.variable;
-        const decayed = s.weightDecay !== 0 ? tf.mul(p, 1 - lrG * s.weightDecay) : p;
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), lrG / bc1)));
-      });
+      // x·0 is 0 for finite x and NaN otherwise: one sum over everything, one read.
+      const probe = (x: tf.Tensor) => tf.sum(tf.mul(x, 0));
+      const finite = pending.length === 0 || Number.isFinite(tf.tidy(() => tf.addN(pending.flatMap((q) => [probe(q.p), probe(q.m), probe(q.v)])).dataSync()[0]));
+      if (!finite) {
+        const culprit = pending.find((q) => !Number.isFinite(tf.tidy(() => tf.addN([probe(q.p), probe(q.m), probe(q.v)]).dataSync()[0])));
+        return { applied: false, lr, nonFinite: culprit?.slot.entry.name ?? '?' };
+      }
+      for (const q of pending) {
+        q.slot.m.assign(q.m);
+        q.slot.v.assign(q.v);
+        q.slot.entry.variable.assign(q.p);
+      }
+      this.t = t;
+      return { applied: true, lr };
+    } finally {
+      for (const q of pending) [q.m, q.v, q.p].forEach((x) => x.dispose());
     }
   }
 
