@@ -127,14 +127,14 @@ export function assembleFinetune(opts: AssembleOptions): E.Either<CheckpointErro
     const missing = encoderNames.find((n) => !src.has(n));
     if (missing) {
       store.dispose();
-      return E.left(new CheckpointError(`assembleFinetune: the pre-training store has no '${src.prefix}${missing}' (another preset?)`));
+      return E.left(new CheckpointError('mismatch', `assembleFinetune: the pre-training store has no '${src.prefix}${missing}' (another preset?)`));
     }
     for (const n of encoderNames) {
       const from = src.get(n);
       const to = store.get(n);
       if (from.shape.join() !== to.shape.join()) {
         store.dispose();
-        return E.left(new CheckpointError(`assembleFinetune: '${n}' has shape [${from.shape}] in the pre-training store but [${to.shape}] here (another preset or resolution?)`));
+        return E.left(new CheckpointError('mismatch', `assembleFinetune: '${n}' has shape [${from.shape}] in the pre-training store but [${to.shape}] here (another preset or resolution?)`));
       }
       to.assign(from);
     }
