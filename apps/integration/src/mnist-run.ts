@@ -8,6 +8,7 @@ import { ImageLoader, loadMnist, normalizeImages, pairPrepare, pairToTensors, ta
 import { probeAtSigmas, type NoisyProbeRow } from '@epg/metrics';
 import { pretrainConfig, type SslVariant } from '@epg/ssl';
 import { getPreset, type ViTConfig } from '@epg/vit';
+import { toShifted } from '@epg/schedules';
 import { MNIST_PAIR, setupPretraining } from './recipes';
 
 /** cpu-tiny-mnist with patch 7 (16 tokens), depth 2, width 64 and a 256→64 projector. */
@@ -26,8 +27,13 @@ export interface MnistRunOptions {
   /** Probe bank and test images per class (defaults 200 and 50). */
   readonly probeTrainPerClass?: number;
   readonly probeTestPerClass?: number;
-  /** Noise levels besides σ₀ (default 0.5, 1, 2). */
+  /**
+   * Noise levels besides σ₀, UNSHIFTED (default 0.5, 1, 2): the images get toShifted(σ) = σ·H/64 of
+   * noise, the same relative corruption a 64-px image gets at σ (docs/ssl.md, "Probes").
+   */
   readonly sigmas?: readonly number[];
+  /** Further levels given as the raw noise std on the images (shifted σ), reported after the others. */
+  readonly imageSigmas?: readonly number[];
   readonly log?: (line: string) => void;
 }
 
@@ -53,7 +59,7 @@ export async function runMnistPretraining(o: MnistRunOptions): Promise<MnistRunR
   const test = takePerClass(loadMnist('test'), o.probeTestPerClass ?? 50);
   const probeTrain = { images: toTensor(bank), labels: bank.labels };
   const probeTest = { images: toTensor(test), labels: test.labels };
-  const sigmas = [setup.space.sigmaMin, ...(o.sigmas ?? [0.5, 1, 2])];
+  const sigmas = [setup.space.sigmaMin, ...(o.sigmas ?? [0.5, 1, 2]).map((v) => toShifted(setup.space, v)), ...(o.imageSigmas ?? [])];
   const probe = () => probeAtSigmas(setup.features, probeTrain, probeTest, { numClasses: 10, sigmas, seed: o.seed, linear: { steps: 200 } });
   try {
     const before = probe();
