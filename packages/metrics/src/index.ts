@@ -58,3 +58,5 @@ export {
 export type { DomainDataset, DomainClassifier, EnsureDomainOptions, DomainExtractorOptions } from './domain-extractor';
 export { saveStatistics, loadStatistics, loadAdmReference } from './reference-stats';
 export type { AdmReference } from './reference-stats';
+export { knnTop1, linearProbe, probeAtSigmas } from './probes';
+export type { KnnOptions, ProbeResult, LinearProbeOptions, LinearProbeResult, SigmaFeatureFn, NoisyProbeOptions, NoisyProbeRow } from './probes';

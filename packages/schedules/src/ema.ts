@@ -32,3 +32,24 @@ export function rrcmTargetEma(step: number, opts: SigmoidEmaOptions = {}): numbe
   const c = 2 / (1 + Math.exp((-A * (e - muStart)) / (muEnd - muStart))) - 1;
   return c * muEnd + (1 - c) * muStart;
 }
+
+export interface MocoMomentumOptions {
+  /** m₀ at step 0 (default 0.99, MoCo v3's ViT recipe `--moco-m`). */
+  readonly base?: number;
+  /** K, the run length over which m rises to 1 (default 600,000). */
+  readonly totalSteps?: number;
+}
+
+/**
+ * MoCo v3's momentum schedule [MoCo3 main_moco.py `adjust_moco_momentum`]: m(k) = 1 − (1 − m₀)·(cos(πk/K) + 1)/2,
+ * rising from m₀ at k = 0 to 1 at k = K (held at 1 after). Defaults: m₀ 0.99, K 600k.
+ */
+export function mocoMomentum(step: number, opts: MocoMomentumOptions = {}): number {
+  checkStep(step, 'mocoMomentum');
+  const base = opts.base ?? 0.99;
+  const K = opts.totalSteps ?? 600_000;
+  checkInteger(K, 1, 'totalSteps', 'mocoMomentum');
+  if (!(base >= 0 && base <= 1)) throw new RangeError(`base passed to mocoMomentum must be in [0, 1], got ${base}`);
+  const k = Math.min(step, K);
+  return 1 - ((1 - base) * (Math.cos((Math.PI * k) / K) + 1)) / 2;
+}

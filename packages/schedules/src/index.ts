@@ -16,8 +16,10 @@ export {
 export type { EdmScalings, BoundaryOptions, BoundaryScalings, TimeEncoding } from './scalings';
 export { EPG_CURRICULUM, RRCM_CURRICULUM, curriculumStageLength, curriculumScales } from './curriculum';
 export type { CurriculumOptions, CurriculumVariant } from './curriculum';
-export { EPG_TARGET_EMA, rrcmTargetEma } from './ema';
-export type { SigmoidEmaOptions } from './ema';
+export { EPG_TARGET_EMA, rrcmTargetEma, mocoMomentum } from './ema';
+export type { SigmoidEmaOptions, MocoMomentumOptions } from './ema';
+export { EPG_PRETRAIN_STEPS, RRCM_PRETRAIN_STEPS, scaleStepConstants } from './short-run';
+export type { StepConstants } from './short-run';
 export {
   CONTRASTIVE_TAU,
   EPG_CODE_TEMPERATURE,
