@@ -13,5 +13,3 @@ export type {
 export { Pretrainer, pretrainParamGroups, freezeParameters } from './pretrain';
 export type { PretrainNetworks, PretrainBatch, PretrainerOptions, PretrainStepResult, PreparedStep } from './pretrain';
 export { addPredictor, predictorForward } from './predictor';
-export { stepWithTerms } from './step-with-terms';
-export type { TermsLoss, TermsStepResult } from './step-with-terms';

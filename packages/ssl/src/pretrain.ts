@@ -15,12 +15,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoder, Sigmas } from '@epg/contracts';
-import { AdamW, RandomStream, emaUpdate, epgError, normalTensor, type ParamEntry, type ParamGroup, type ParameterStore } from '@epg/tensor';
+import { AdamW, RandomStream, emaUpdate, epgError, normalTensor, trainStep, type ParamEntry, type ParamGroup, type ParameterStore } from '@epg/tensor';
 import { curriculumScales, shiftedGrid, temperature, toUnshifted, warmupCosine, type NoiseSpace } from '@epg/schedules';
 import { targetEmaAt, validatePretrainConfig, type PretrainConfig } from './config';
 import { ntXent } from './nt-xent';
 import { addPredictor, predictorForward } from './predictor';
-import { stepWithTerms, type TermsLoss } from './step-with-terms';
 
 /** The online and target encoders (σ level, contract `Encoder`) and the stores that hold their weights. */
 export interface PretrainNetworks {
@@ -98,7 +97,7 @@ export interface PreparedStep {
   readonly tau: number;
   /** Loss constants: `v1`, `v2`, `k1`, `k2` (contrastive), `xa`, `xb`, `w` (consistency). */
   readonly tensors: Readonly<Record<string, tf.Tensor>>;
-  readonly lossFn: () => TermsLoss;
+  readonly lossFn: () => { readonly total: tf.Scalar; readonly terms: Readonly<Record<string, tf.Scalar>> };
   readonly dispose: () => void;
 }
 
@@ -197,7 +196,7 @@ export class Pretrainer {
     });
     const t = tensors as Record<string, tf.Tensor4D & tf.Tensor2D>;
 
-    const lossFn = (): TermsLoss => {
+    const lossFn = (): { total: tf.Scalar; terms: Record<string, tf.Scalar> } => {
       const perSample: tf.Tensor1D[] = [];
       const terms: Record<string, tf.Scalar> = {};
       if (con) {
@@ -230,7 +229,7 @@ export class Pretrainer {
     const clip = cfg.optimizer.clipNorm !== null && k >= cfg.steps.warmupSteps ? cfg.optimizer.clipNorm : undefined;
     let result;
     try {
-      result = stepWithTerms(this.gradientEntries(), this.optimizer, prepared.lossFn, clip);
+      result = trainStep(nets.onlineStore, this.optimizer, prepared.lossFn, clip === undefined ? {} : { clipNorm: clip });
     } finally {
       prepared.dispose();
     }
@@ -238,7 +237,8 @@ export class Pretrainer {
     // A skipped step leaves θ unchanged; the target is not moved either.
     if (!result.skipped) emaUpdate(nets.targetStore, nets.onlineStore, mu);
     const { scales, index, sigmaA, sigmaB, sigma0, tau } = prepared;
-    return { step: k, ...result, scales, index, sigmaA, sigmaB, sigma0, tau, targetEma: mu, lr };
+    const { loss, terms, gradNorm, skipped } = result;
+    return { step: k, loss, terms, gradNorm, skipped, scales, index, sigmaA, sigmaB, sigma0, tau, targetEma: mu, lr };
   }
 
   /** Disposes the optimiser state (the stores belong to the caller). */
