@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Cond, Encoder } from '@epg/contracts';
 import type { NoiseSpace } from '@epg/schedules';
 import type { ParameterStore } from '@epg/tensor';
+import { ntXent } from '@epg/ssl';
 import { filledSigmas } from './host';
 
 /**
@@ -25,8 +26,8 @@ export type AuxiliaryFeatures = 'proj' | 'cls';
 export interface AuxiliaryLossOptions {
   /** The frozen encoder W_φ at the σ level (e.g. encoderAt(encoderFn, space) over a store in eval mode). */
   readonly encoder: Encoder;
-  /** The contrastive loss (@epg/ssl's ntXent). */
-  readonly loss: ContrastiveLoss;
+  /** The contrastive loss (default @epg/ssl's ntXent, the pre-training NT-Xent). */
+  readonly loss?: ContrastiveLoss;
   /** Weight λ of the term (EPG: 1); 0 turns the term off without evaluating the encoder. */
   readonly weight: number;
   /** Temperature (EPG: 0.1, constant). */
@@ -90,7 +91,7 @@ export function auxiliaryFeatures(
 export function auxiliaryLoss(aux: AuxiliaryLossOptions, output: tf.Tensor4D, key: tf.Tensor2D, space: NoiseSpace): tf.Tensor1D {
   return tf.tidy(() => {
     const q = auxiliaryFeatures(aux.encoder, output, space, aux.features ?? 'proj'); // [B, F]
-    const l = aux.loss(q, key, aux.tau);
+    const l = (aux.loss ?? ntXent)(q, key, aux.tau);
     if (l.rank !== 1 || l.shape[0] !== output.shape[0]) {
       throw new RangeError(`auxiliaryLoss: the contrastive loss returned shape [${l.shape}], expected one value per sample [${output.shape[0]}]`);
     }

@@ -152,6 +152,10 @@ describe('consistencyLoss', () => {
     });
     expect(au).toBeCloseTo(want, 4);
     tf.dispose([l.total, l.terms.consistency, l.terms.auxiliary!, x0]);
+    // Without an explicit loss the term uses @epg/ssl's ntXent, which agrees with the reference here.
+    const dflt = consistencyLoss(batch, f, space, { auxiliary: { ...aux, loss: undefined } });
+    expect(dflt.terms.auxiliary!.dataSync()[0]).toBeCloseTo(au, 5);
+    tf.dispose([dflt.total, dflt.terms.consistency, dflt.terms.auxiliary!]);
     batch.dispose();
     net.store.dispose();
     enc.store.dispose();

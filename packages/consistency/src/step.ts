@@ -193,24 +193,13 @@ export function consistencyTrainStep(input: ConsistencyStepInput): ConsistencySt
   }
   const step = input.step ?? input.optimizer.step;
   const batch = prepareConsistencyBatch({ ...input, step });
-  let kept: tf.Scalar[] = [];
   try {
-    const result = trainStep(
-      input.store,
-      input.optimizer,
-      () => {
-        const l = consistencyLoss(batch, input.denoiser, input.space, input);
-        // The terms leave the gradient function's scope; they are read and disposed below.
-        kept = [l.terms.consistency, ...(l.terms.auxiliary ? [l.terms.auxiliary] : [])].map((s) => tf.keep(s));
-        return l.total;
-      },
-      input.clipNorm === undefined ? {} : { clipNorm: input.clipNorm },
-    );
-    const values = kept.map((s) => s.dataSync()[0]);
-    const terms = values.length > 1 ? { consistency: values[0], auxiliary: values[1] } : { consistency: values[0] };
+    const stepOpts = input.clipNorm === undefined ? {} : { clipNorm: input.clipNorm };
+    const result = trainStep(input.store, input.optimizer, () => consistencyLoss(batch, input.denoiser, input.space, input), stepOpts);
+    const { consistency, auxiliary } = result.terms;
+    const terms = auxiliary === undefined ? { consistency } : { consistency, auxiliary };
     return { ...result, terms, stage: batch.stage };
   } finally {
-    tf.dispose(kept);
     batch.dispose();
   }
 }
