@@ -23,6 +23,12 @@ import {
   REDUCE_OPS,
   UNARY_OPS,
   batchMatMulKernel,
+  conv2dKernel,
+  fusedConv2dKernel,
+  conv2dBackpropInputKernel,
+  conv2dBackpropFilterKernel,
+  poolKernel,
+  poolGradKernel,
   binaryKernel,
   concatKernel,
   erfGradKernel,
@@ -78,6 +84,14 @@ function overrides(): Record<string, NativeKernel> {
     Max: reduceKernel(REDUCE_OPS.Max, 'reductionIndices'),
     Min: reduceKernel(REDUCE_OPS.Min, 'axis'),
     Prod: reduceKernel(REDUCE_OPS.Prod, 'axis'),
+    Conv2D: conv2dKernel,
+    FusedConv2D: fusedConv2dKernel,
+    Conv2DBackpropInput: conv2dBackpropInputKernel,
+    Conv2DBackpropFilter: conv2dBackpropFilterKernel,
+    MaxPool: poolKernel(0),
+    AvgPool: poolKernel(1),
+    MaxPoolGrad: poolGradKernel(0),
+    AvgPoolGrad: poolGradKernel(1),
   };
   for (const [name, op] of Object.entries(BINARY_OPS)) table[name] = binaryKernel(op);
   for (const [name, op] of Object.entries(UNARY_OPS)) table[name] = unaryKernel(op);
