@@ -570,14 +570,20 @@ HOT static void max_pool_fwd(const float *x, float *y, const ConvGeom *g) {
       }
 }
 
-/* dx = routed dy (first maximum of each window); pos/best: C ints/floats of scratch. */
-static void max_pool_bwd(const float *x, const float *dy, float *dx, const ConvGeom *g, int64_t *pos, float *best) {
+/*
+ * dx = dy routed to the first maximum of each window, found as the first in-bounds x equal to the
+ * forward output y (y = −inf means no maximum: tfjs then routes nothing). Branch-free over channels:
+ * rem[c] is 1 until the window's maximum has been met. rem: C floats of scratch.
+ */
+HOT static void max_pool_bwd(const float *x, const float *y, const float *dy, float *dx, const ConvGeom *g, float *rem) {
   int64_t C = g->C;
   memset(dx, 0, (size_t)(g->B * g->H * g->W * C) * sizeof(float));
   for (int64_t b = 0; b < g->B; b++)
     for (int64_t oy = 0; oy < g->OH; oy++)
       for (int64_t ox = 0; ox < g->OW; ox++) {
-        for (int64_t c = 0; c < C; c++) { best[c] = -INFINITY; pos[c] = -1; }
+        int64_t o = ((b * g->OH + oy) * g->OW + ox) * C;
+        const float *yr = y + o, *dyr = dy + o;
+        for (int64_t c = 0; c < C; c++) rem[c] = yr[c] > -INFINITY ? 1.0f : 0.0f;
         for (int64_t ky = 0; ky < g->KH; ky++) {
           int64_t iy = oy * g->sh - g->pt + ky * g->dh;
           if (iy < 0 || iy >= g->H) continue;
@@ -586,12 +592,14 @@ static void max_pool_bwd(const float *x, const float *dy, float *dx, const ConvG
             if (ix < 0 || ix >= g->W) continue;
             int64_t off = ((b * g->H + iy) * g->W + ix) * C;
             const float *xr = x + off;
-            for (int64_t c = 0; c < C; c++)
-              if (xr[c] > best[c]) { best[c] = xr[c]; pos[c] = off + c; }
+            float *d = dx + off;
+            for (int64_t c = 0; c < C; c++) {
+              float hit = xr[c] == yr[c] ? rem[c] : 0.0f;
+              d[c] += dyr[c] * hit;
+              rem[c] -= hit;
+            }
           }
         }
-        const float *dyr = dy + ((b * g->OH + oy) * g->OW + ox) * C;
-        for (int64_t c = 0; c < C; c++) if (pos[c] >= 0) dx[pos[c]] += dyr[c];
       }
 }
 
@@ -1085,28 +1093,25 @@ static napi_value js_pool(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* poolGrad(kind, x|null, dy, dx, geom): max needs x, avg ignores it. */
+/* poolGrad(kind, x|null, y|null, dy, dx, geom): max needs x and the forward output y, avg neither. */
 static napi_value js_pool_grad(napi_env env, napi_callback_info info) {
-  ARGS(5);
+  ARGS(6);
   int kind = (int)get_i64(env, argv[0]);
   F32(1, x, lenX);
-  F32(2, dy, lenDy);
-  F32(3, dx, lenDx);
-  GEOM(4);
+  F32(2, y, lenY);
+  F32(3, dy, lenDy);
+  F32(4, dx, lenDx);
+  GEOM(5);
   NEED(g.O == g.C && (int64_t)lenDx >= g.B * g.H * g.W * g.C && (int64_t)lenDy >= g.B * g.OH * g.OW * g.C);
   if (kind == 0) {
-    NEED(x != NULL && (int64_t)lenX >= g.B * g.H * g.W * g.C);
-    int64_t *pos = (int64_t *)malloc((size_t)g.C * sizeof(int64_t));
-    float *best = (float *)malloc((size_t)g.C * sizeof(float));
-    if (!pos || !best) {
-      free(pos);
-      free(best);
+    NEED(x != NULL && (int64_t)lenX >= g.B * g.H * g.W * g.C && y != NULL && (int64_t)lenY >= g.B * g.OH * g.OW * g.C);
+    float *rem = (float *)malloc((size_t)g.C * sizeof(float));
+    if (!rem) {
       napi_throw_error(env, NULL, "epg_tensor_native: out of memory");
       return NULL;
     }
-    max_pool_bwd(x, dy, dx, &g, pos, best);
-    free(pos);
-    free(best);
+    max_pool_bwd(x, y, dy, dx, &g, rem);
+    free(rem);
   } else {
     avg_pool_bwd(dy, dx, &g);
   }

@@ -41,8 +41,11 @@ export interface NativeAddon {
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: Int32Array): void;
   /** kind 0: max, 1: average (over in-bounds positions). */
   pool(kind: number, x: Float32Array, y: Float32Array, geom: Int32Array): void;
-  /** kind 0: max (needs x), 1: average (dy / (KH·KW) spread over in-bounds positions, as tfjs's AvgPoolGrad). */
-  poolGrad(kind: number, x: Float32Array | null, dy: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  /**
+   * kind 0: max (needs x and the forward output y; dy goes to the first maximum of each window),
+   * 1: average (dy / (KH·KW) spread over in-bounds positions, as tfjs's AvgPoolGrad).
+   */
+  poolGrad(kind: number, x: Float32Array | null, y: Float32Array | null, dy: Float32Array, dx: Float32Array, geom: Int32Array): void;
   /** Sets OpenBLAS's thread count; returns the count now in force. */
   setThreads(n: number): number;
   blasConfig(): string;

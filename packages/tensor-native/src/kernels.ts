@@ -646,12 +646,14 @@ export function poolGradKernel(kind: 0 | 1): NativeKernel {
   return (addon, inputs, backend, attrs) => {
     const dv = f32(backend, inputs.dy);
     const xv = f32(backend, inputs.input);
-    if (!dv || !xv) return undefined;
+    const yv = kind === 0 ? f32(backend, inputs.output) : null;
+    if (!dv || !xv || yv === undefined) return undefined;
     const info = poolInfo(inputs.input.shape, attrs);
     const g = info && convGeometry(info);
     if (!info || !g || inputs.dy.shape.join() !== info.outShape.join()) return undefined;
+    if (yv && yv.length !== dv.length) return undefined;
     const dx = alloc(xv.length);
-    addon.poolGrad(kind, kind === 0 ? xv : null, dv, dx, g);
+    addon.poolGrad(kind, kind === 0 ? xv : null, yv, dv, dx, g);
     return out(backend, inputs.input.shape.slice(), dx);
   };
 }
