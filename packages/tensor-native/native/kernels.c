@@ -1118,6 +1118,75 @@ static napi_value js_pool_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Float64Array argument (or null). */
+static int get_f64arr(napi_env env, napi_value v, double **data, size_t *len) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (t == napi_null || t == napi_undefined) { *data = NULL; *len = 0; return 1; }
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) return 0;
+  napi_typedarray_type tt;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok) return 0;
+  if (tt != napi_float64_array) return 0;
+  *data = (double *)p;
+  return 1;
+}
+
+#define F64(i, name, lenname)                                          \
+  double *name;                                                        \
+  size_t lenname;                                                      \
+  if (!get_f64arr(env, argv[i], &name, &lenname) || name == NULL) {       \
+    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float64Array"); \
+    return NULL;                                                       \
+  }
+
+/* dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): row-major float64 GEMM for host statistics. */
+static napi_value js_dgemm(napi_env env, napi_callback_info info) {
+  ARGS(13);
+  bool ta = get_bool(env, argv[0]), tb = get_bool(env, argv[1]);
+  int64_t M = get_i64(env, argv[2]), N = get_i64(env, argv[3]), K = get_i64(env, argv[4]);
+  double alpha = get_f64(env, argv[5]);
+  F64(6, A, lenA);
+  int64_t lda = get_i64(env, argv[7]);
+  F64(8, B, lenB);
+  int64_t ldb = get_i64(env, argv[9]);
+  double beta = get_f64(env, argv[10]);
+  F64(11, C, lenC);
+  int64_t ldc = get_i64(env, argv[12]);
+  NEED(M >= 0 && N >= 0 && K >= 0 && M < 2147483647 && N < 2147483647 && K < 2147483647);
+  if (M == 0 || N == 0) return NULL;
+  int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+  NEED(lda >= (ac > 0 ? ac : 1) && ldb >= (bc > 0 ? bc : 1) && ldc >= N);
+  NEED(ar == 0 || (ar - 1) * lda + ac <= (int64_t)lenA);
+  NEED(br == 0 || (br - 1) * ldb + bc <= (int64_t)lenB);
+  NEED((M - 1) * ldc + N <= (int64_t)lenC);
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha,
+              A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+  return NULL;
+}
+
+/* dsyrkUpper(N, K, alpha, A, lda, beta, C, ldc): upper triangle of C = alpha A Aᵀ + beta C, A row-major N×K. */
+static napi_value js_dsyrk_upper(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  int64_t N = get_i64(env, argv[0]), K = get_i64(env, argv[1]);
+  double alpha = get_f64(env, argv[2]);
+  F64(3, A, lenA);
+  int64_t lda = get_i64(env, argv[4]);
+  double beta = get_f64(env, argv[5]);
+  F64(6, C, lenC);
+  int64_t ldc = get_i64(env, argv[7]);
+  NEED(N >= 0 && K >= 0 && N < 2147483647 && K < 2147483647);
+  if (N == 0) return NULL;
+  NEED(lda >= (K > 0 ? K : 1) && ldc >= N);
+  NEED((N - 1) * lda + K <= (int64_t)lenA && (N - 1) * ldc + N <= (int64_t)lenC);
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)N, (int)K, alpha, A, (int)lda, beta, C, (int)ldc);
+  return NULL;
+}
+
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   ARGS(1);
   int n = (int)get_i64(env, argv[0]);
@@ -1159,6 +1228,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"conv2dBackpropFilter", NULL, js_conv2d_bwd_filter, NULL, NULL, NULL, napi_default, NULL},
       {"pool", NULL, js_pool, NULL, NULL, NULL, napi_default, NULL},
       {"poolGrad", NULL, js_pool_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"dgemm", NULL, js_dgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"dsyrkUpper", NULL, js_dsyrk_upper, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, js_blas_config, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -46,6 +46,13 @@ export interface NativeAddon {
    * 1: average (dy / (KH·KW) spread over in-bounds positions, as tfjs's AvgPoolGrad).
    */
   poolGrad(kind: number, x: Float32Array | null, y: Float32Array | null, dy: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  /** Row-major float64 GEMM (cblas_dgemm): C = alpha·op(A)·op(B) + beta·C. */
+  dgemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float64Array, lda: number, b: Float64Array, ldb: number, beta: number, c: Float64Array, ldc: number,
+  ): void;
+  /** Upper triangle of C = alpha·A·Aᵀ + beta·C (cblas_dsyrk), A row-major n×k; the lower triangle is untouched. */
+  dsyrkUpper(n: number, k: number, alpha: number, a: Float64Array, lda: number, beta: number, c: Float64Array, ldc: number): void;
   /** Sets OpenBLAS's thread count; returns the count now in force. */
   setThreads(n: number): number;
   blasConfig(): string;

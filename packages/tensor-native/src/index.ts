@@ -17,3 +17,4 @@ export {
 } from './fused';
 export { loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, AddonLoad } from './addon';
+export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative } from './host-blas';
