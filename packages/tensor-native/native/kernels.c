@@ -648,6 +648,26 @@ HOT static void avg_pool_bwd(const float *dy, float *dx, const ConvGeom *g) {
       }
 }
 
+/*
+ * One AdamW update (Loshchilov & Hutter 2019) in one pass, as @epg/tensor's AdamW composes it:
+ *   m' = β1 m + (1−β1) g,  v' = β2 v + (1−β2) g²,
+ *   p' = p·(1 − lr·wd) − (m' / (√v' / √bc2 + ε)) · lr / bc1.
+ */
+HOT static void adamw_update(const float *p, const float *g, const float *m, const float *v, float *po, float *mo,
+                             float *vo, int64_t n, float lr, float b1, float b2, float eps, float wd, float bc1,
+                             float bc2) {
+  float decay = 1.0f - lr * wd, step = lr / bc1, inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i];
+    float mi = b1 * m[i] + (1.0f - b1) * gi;
+    float vi = b2 * v[i] + (1.0f - b2) * (gi * gi);
+    float denom = sqrtf(vi) * inv_sqrt_bc2 + eps;
+    po[i] = (wd != 0.0f ? p[i] * decay : p[i]) - (mi / denom) * step;
+    mo[i] = mi;
+    vo[i] = vi;
+  }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* N-API glue.                                                                                */
 
@@ -1187,6 +1207,23 @@ static napi_value js_dsyrk_upper(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* adamw(p, g, m, v, pOut, mOut, vOut, lr, beta1, beta2, eps, weightDecay, bc1, bc2) */
+static napi_value js_adamw(napi_env env, napi_callback_info info) {
+  ARGS(14);
+  F32(0, p, lenP);
+  F32(1, g, lenG);
+  F32(2, m, lenM);
+  F32(3, v, lenV);
+  F32(4, po, lenPo);
+  F32(5, mo, lenMo);
+  F32(6, vo, lenVo);
+  NEED(lenG == lenP && lenM == lenP && lenV == lenP && lenPo == lenP && lenMo == lenP && lenVo == lenP);
+  adamw_update(p, g, m, v, po, mo, vo, (int64_t)lenP, (float)get_f64(env, argv[7]), (float)get_f64(env, argv[8]),
+               (float)get_f64(env, argv[9]), (float)get_f64(env, argv[10]), (float)get_f64(env, argv[11]),
+               (float)get_f64(env, argv[12]), (float)get_f64(env, argv[13]));
+  return NULL;
+}
+
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   ARGS(1);
   int n = (int)get_i64(env, argv[0]);
@@ -1230,6 +1267,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"poolGrad", NULL, js_pool_grad, NULL, NULL, NULL, napi_default, NULL},
       {"dgemm", NULL, js_dgemm, NULL, NULL, NULL, napi_default, NULL},
       {"dsyrkUpper", NULL, js_dsyrk_upper, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, js_adamw, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, js_blas_config, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -53,6 +53,11 @@ export interface NativeAddon {
   ): void;
   /** Upper triangle of C = alpha·A·Aᵀ + beta·C (cblas_dsyrk), A row-major n×k; the lower triangle is untouched. */
   dsyrkUpper(n: number, k: number, alpha: number, a: Float64Array, lda: number, beta: number, c: Float64Array, ldc: number): void;
+  /** One fused AdamW update: writes pOut, mOut, vOut (same length as p). */
+  adamw(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
+  ): void;
   /** Sets OpenBLAS's thread count; returns the count now in force. */
   setThreads(n: number): number;
   blasConfig(): string;

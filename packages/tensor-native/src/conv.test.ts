@@ -75,7 +75,7 @@ d('native Conv2D, its gradients and pooling against the stock cpu kernels', () =
   it('registers the convolution and pooling kernels', () => {
     const rep = registerNativeKernels();
     expect(rep.kernels).toEqual(
-      expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'AvgPool', 'MaxPoolGrad', 'AvgPoolGrad']),
+      expect.arrayContaining(['PadV2', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'AvgPool', 'MaxPoolGrad', 'AvgPoolGrad']),
     );
     // The comparisons below are only meaningful if the native path really runs: count its calls.
     const addon = loadAddon().addon as NativeAddon;
@@ -167,6 +167,14 @@ d('native Conv2D, its gradients and pooling against the stock cpu kernels', () =
   it('max-pool gradient goes to the first maximum of a window with ties, like the stock kernel', () => {
     const x = tf.tidy(() => tf.round(tf.mul(randn([2, 6, 7, 3], 1000), 0.6)));
     expectSame(() => withGrads((a) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), [x], 1001), 'ties');
+    tf.dispose(x);
+  });
+
+  it('PadV2 along one axis (the gradient of a token slice), and the multi-axis fallback', () => {
+    const x = randn([3, 5, 4], 1300);
+    expectSame(() => [tf.pad(x, [[0, 0], [2, 1], [0, 0]]), tf.pad(x, [[1, 0], [0, 0], [0, 0]], 0.5), tf.pad(x, [[0, 0], [0, 0], [0, 3]], -1)], 'pad one axis');
+    expectSame(() => [tf.pad(x, [[1, 1], [2, 0], [0, 1]], 2)], 'pad three axes (stock)');
+    expectSame(() => withGrads((a) => tf.slice(a, [0, 2, 0], [3, 3, 4]), [x], 1301), 'slice gradient');
     tf.dispose(x);
   });
 

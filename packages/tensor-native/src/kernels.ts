@@ -402,6 +402,7 @@ export const EPG_LAYER_NORM_GRAD = 'EpgLayerNormGrad';
 export const EPG_LINEAR = 'EpgLinear';
 export const EPG_ATTENTION = 'EpgAttention';
 export const EPG_ATTENTION_GRAD = 'EpgAttentionGrad';
+export const EPG_ADAMW = 'EpgAdamW';
 
 function need(v: Float32Array | undefined, what: string): Float32Array {
   if (!v) throw new Error(`@epg/tensor-native: ${what} must be a float32 tensor on the cpu backend`);
@@ -657,3 +658,40 @@ export function poolGradKernel(kind: 0 | 1): NativeKernel {
     return out(backend, inputs.input.shape.slice(), dx);
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// PadV2 (the gradient of Slice): padding on at most one axis, as a fill and strided block copies.
+
+/** PadV2: inputs {x}, attrs {paddings, constantValue}. More than one padded axis goes to the stock kernel. */
+export const padKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const { x } = inputs;
+  const xv = f32(backend, x);
+  if (!xv || xv.length === 0) return undefined;
+  const paddings = attrs.paddings as Array<[number, number]>;
+  const value = attrs.constantValue as number;
+  const padded = paddings.map((p, i) => (p[0] !== 0 || p[1] !== 0 ? i : -1)).filter((i) => i >= 0);
+  if (padded.length > 1 || paddings.length !== x.shape.length) return undefined;
+  const outShape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
+  const total = size(outShape);
+  if (total > MAX_I32) return undefined;
+  if (padded.length === 0) return out(backend, outShape, xv.slice(0, total));
+  const ax = padded[0];
+  const inner = size(x.shape.slice(ax + 1));
+  const rows = size(x.shape.slice(0, ax));
+  const o = alloc(total);
+  o.fill(value);
+  addon.copyBlocks(xv, o, rows, x.shape[ax] * inner, 0, outShape[ax] * inner, paddings[ax][0] * inner, x.shape[ax] * inner);
+  return out(backend, outShape, o);
+};
+
+/** inputs {p, g, m, v}, attrs {lr, beta1, beta2, eps, weightDecay, bc1, bc2}: outputs [p', m', v']. */
+export const adamwKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const pv = need(f32(backend, inputs.p), 'p');
+  const o = [alloc(pv.length), alloc(pv.length), alloc(pv.length)];
+  const a = attrs as Record<string, number>;
+  addon.adamw(
+    pv, need(f32(backend, inputs.g), 'g'), need(f32(backend, inputs.m), 'm'), need(f32(backend, inputs.v), 'v'),
+    o[0], o[1], o[2], a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.bc1, a.bc2,
+  );
+  return o.map((values) => out(backend, inputs.p.shape.slice(), values));
+};

@@ -17,6 +17,8 @@ import {
   EPG_LINEAR,
   EPG_ATTENTION,
   EPG_ATTENTION_GRAD,
+  EPG_ADAMW,
+  adamwKernel,
   attentionKernel,
   attentionGradKernel,
   EPG_SOFTMAX_GRAD,
@@ -29,6 +31,7 @@ import {
   conv2dBackpropFilterKernel,
   poolKernel,
   poolGradKernel,
+  padKernel,
   binaryKernel,
   concatKernel,
   erfGradKernel,
@@ -92,6 +95,7 @@ function overrides(): Record<string, NativeKernel> {
     AvgPool: poolKernel(1),
     MaxPoolGrad: poolGradKernel(0),
     AvgPoolGrad: poolGradKernel(1),
+    PadV2: padKernel,
   };
   for (const [name, op] of Object.entries(BINARY_OPS)) table[name] = binaryKernel(op);
   for (const [name, op] of Object.entries(UNARY_OPS)) table[name] = unaryKernel(op);
@@ -109,6 +113,7 @@ const FUSED: Record<string, NativeKernel> = {
   [EPG_LINEAR]: linearKernel,
   [EPG_ATTENTION]: attentionKernel,
   [EPG_ATTENTION_GRAD]: attentionGradKernel,
+  [EPG_ADAMW]: adamwKernel,
 };
 
 interface State {

@@ -7,6 +7,7 @@
  * lr(0) (so a warm-up schedule that starts at 0 makes the first update a pure decay-free no-op).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamwUpdate } from '@epg/tensor-native';
 import type { ParamEntry, ParameterStore } from '../params';
 import { arraysEqual } from '../params';
 import type { NamedTensors } from '../gradients';
@@ -121,14 +122,13 @@ export class AdamW {
       }
       const lrG = lr * s.lrMultiplier;
       tf.tidy(() => {
-        const m = tf.add(tf.mul(s.m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v = tf.add(tf.mul(s.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+        // One native pass on cpu+native (@epg/tensor-native), the same formula as tfjs ops elsewhere.
+        const [p, m, v] = adamwUpdate(s.entry.variable, g, s.m, s.v, {
+          lr: lrG, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: s.weightDecay, bc1, bc2,
+        });
         s.m.assign(m);
         s.v.assign(v);
-        const p = s.entry.variable;
-        const decayed = s.weightDecay !== 0 ? tf.mul(p, 1 - lrG * s.weightDecay) : p;
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), lrG / bc1)));
+        s.entry.variable.assign(p);
       });
     }
   }
