@@ -178,6 +178,14 @@ d('native Conv2D, its gradients and pooling against the stock cpu kernels', () =
     tf.dispose(x);
   });
 
+  it('Tile on every axis pattern (the [CLS] broadcast), with gradients', () => {
+    const x = randn([2, 1, 3], 1400);
+    for (const reps of [[5, 1, 1], [1, 4, 1], [1, 1, 3], [3, 2, 2], [1, 1, 1]]) {
+      expectSame(() => withGrads((a) => tf.tile(a, reps), [x], 1401), `tile ${reps}`);
+    }
+    tf.dispose(x);
+  });
+
   it('falls back to the stock kernels for NCHW and int32', () => {
     const x = randn([1, 3, 6, 5], 1100);
     const k = randn([3, 3, 3, 2], 1101);

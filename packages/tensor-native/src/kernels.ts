@@ -695,3 +695,25 @@ export const adamwKernel: NativeKernel = (addon, inputs, backend, attrs) => {
   );
   return o.map((values) => out(backend, inputs.p.shape.slice(), values));
 };
+
+/** Tile: one axis at a time, innermost first, each repeat a strided block copy. */
+export const tileKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const { x } = inputs;
+  const xv = f32(backend, x);
+  const reps = attrs.reps as number[];
+  if (!xv || xv.length === 0 || reps.length !== x.shape.length || reps.some((r) => !(r >= 1))) return undefined;
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  if (size(outShape) > MAX_I32) return undefined;
+  let cur = xv;
+  const shape = x.shape.slice();
+  for (let a = shape.length - 1; a >= 0; a--) {
+    if (reps[a] === 1) continue;
+    const width = size(shape.slice(a)); // one row of the current tensor from axis a inwards
+    const rows = size(shape.slice(0, a));
+    const next = alloc(rows * width * reps[a]);
+    for (let r = 0; r < reps[a]; r++) addon.copyBlocks(cur, next, rows, width, 0, width * reps[a], r * width, width);
+    cur = next;
+    shape[a] *= reps[a];
+  }
+  return out(backend, outShape, cur === xv ? xv.slice() : cur);
+};

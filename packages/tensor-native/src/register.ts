@@ -32,6 +32,7 @@ import {
   poolKernel,
   poolGradKernel,
   padKernel,
+  tileKernel,
   binaryKernel,
   concatKernel,
   erfGradKernel,
@@ -96,6 +97,7 @@ function overrides(): Record<string, NativeKernel> {
     MaxPoolGrad: poolGradKernel(0),
     AvgPoolGrad: poolGradKernel(1),
     PadV2: padKernel,
+    Tile: tileKernel,
   };
   for (const [name, op] of Object.entries(BINARY_OPS)) table[name] = binaryKernel(op);
   for (const [name, op] of Object.entries(UNARY_OPS)) table[name] = unaryKernel(op);
