@@ -41,7 +41,8 @@ function mlMatrixTraceSqrt(a: Float64Array, b: Float64Array, n: number): number 
 }
 
 async function main(): Promise<void> {
-  const report = await initBackend({ force: process.env.EPG_BACKEND || 'wasm', log: null });
+  // EPG_BACKEND, or automatic: cpu with native kernels first (when built), else wasm
+  const report = await initBackend({ log: null });
   console.log(`backend: ${tf.getBackend()} (${report.reason ?? ''})`);
   const n = quick() ? 1000 : 10000;
   const test = loadMnist('test');

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const i = args.indexOf('--train-count');
   const trainCount = i >= 0 ? Number(args.splice(i, 2)[1]) : 60000;
   const datasets = (args.length ? args : ['mnist', 'fashion-mnist']) as DomainDataset[];
-  await initBackend({ force: process.env.EPG_BACKEND || 'wasm' });
+  await initBackend(); // EPG_BACKEND or automatic (cpu with native kernels when built, else wasm)
   for (const d of datasets) {
     const c = ensureDomainClassifier(d, { log: (l) => console.log(l) });
     const load = d === 'mnist' ? loadMnist : loadFashionMnist;

@@ -16,7 +16,7 @@
  * explicitly (wasm's matMul with transposeA/B runs ≈ 10× slower than the plain one, §7).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ParameterStore, RandomStream, stopGradient, truncatedNormalTensor } from '@epg/tensor';
+import { ParameterStore, RandomStream, nativeKernelsActive, stopGradient, truncatedNormalTensor } from '@epg/tensor';
 
 export const DOMAIN_INPUT_SIZE = 28;
 export const DOMAIN_FEATURE_DIM = 128;
@@ -94,16 +94,40 @@ function makeConvSame(inputGrad: boolean) {
 const convWithInputGrad = makeConvSame(true);
 const convWithoutInputGrad = makeConvSame(false);
 
-/** Stride-1 'same' convolution, differentiable on cpu and wasm (HWIO kernel). */
+/**
+ * Stride-1 'same' convolution, differentiable on cpu and wasm (HWIO kernel). With the native cpu
+ * kernels (@epg/tensor-native) tfjs's own gradient runs: its Conv2DBackpropInput/Filter are native
+ * GEMMs there, faster than the transposes the forward-only gradient needs.
+ */
 export function convSame(x: tf.Tensor4D, kernel: tf.Tensor, inputGrad = true): tf.Tensor4D {
+  if (nativeKernelsActive()) return inputGrad ? tf.conv2d(x, kernel as tf.Tensor4D, 1, 'same') : convNoInputGrad(x, kernel as tf.Tensor4D);
   return (inputGrad ? convWithInputGrad : convWithoutInputGrad)(x, kernel as tf.Tensor4D);
 }
 
+/** tfjs's conv2d with its filter gradient only (the first layer needs no input gradient). */
+const convNoInputGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.conv2d(x, kernel, 1, 'same'),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      tf.zerosLike(saved[0]),
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: saved[0], dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: kernel.shape }) as tf.Tensor,
+    ],
+  };
+}) as (x: tf.Tensor4D, kernel: tf.Tensor4D) => tf.Tensor4D;
+
 /**
- * 2×2 stride-2 max-pool with a mask gradient (dy routed to the window's maximum; ties share it):
- * the wasm backend's MaxPoolGrad is ≈ 10× slower than these few elementwise ops.
+ * 2×2 stride-2 max-pool. Off the native kernels it has a mask gradient (dy routed to the window's
+ * maximum; ties share it): the wasm backend's MaxPoolGrad is ≈ 10× slower than these few
+ * elementwise ops. tfjs's MaxPoolGrad (native path) gives a tie to the first maximum only.
  */
-export const maxPool2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
+  // Native cpu kernels have a one-pass MaxPoolGrad (the mask below would cost more there).
+  return nativeKernelsActive() ? tf.maxPool(x, 2, 2, 'valid') : maxPool2Mask(x);
+}
+
+const maxPool2Mask = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
   const y = tf.maxPool(x, 2, 2, 'valid');
   save([x, y]);

@@ -232,7 +232,8 @@ export function createInceptionExtractor(weights: InceptionWeights, opts: Incept
   const conv = (name: string, x: tf.Tensor4D): tf.Tensor4D => {
     const c = convs.get(name);
     if (!c) throw new Error(`inception: no convolution '${name}'`);
-    return tf.relu(tf.add(tf.conv2d(x, c.kernel, c.spec.stride, c.spec.pad), c.bias)) as tf.Tensor4D;
+    // one fused kernel (conv + bias + ReLU) where the backend has it: native cpu, wasm
+    return tf.fused.conv2d({ x, filter: c.kernel, strides: c.spec.stride, pad: c.spec.pad, bias: c.bias, activation: 'relu' });
   };
   const chain = (x: tf.Tensor4D, names: string[]) => names.reduce((y, n) => conv(n, y), x);
   // 3×3 stride-1 average pool excluding padding (count_include_pad=False = TF 'SAME' average)
