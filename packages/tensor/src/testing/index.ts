@@ -84,3 +84,40 @@ export function maxRelativeError(actual: Numeric, expected: Numeric, floor = 1e-
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
   return m;
 }
+
+/** One read of a tensor's values back to the host, seen by `countReadbacks`. */
+export interface Readback {
+  readonly method: 'dataSync' | 'arraySync' | 'data' | 'array';
+  readonly shape: readonly number[];
+  readonly dtype: string;
+}
+
+/**
+ * Runs `fn` while recording every read-back of tensor values to the host (dataSync, arraySync, data,
+ * array on any tensor). A read-back blocks on the backend (a sync point on a GPU), so code paths that
+ * promise none (σ on the host, docs/method.md) are tested with this. Reads made by expectClose etc.
+ * inside `fn` count too: keep assertions outside.
+ */
+export function countReadbacks<T>(fn: () => T): { result: T; reads: Readback[] } {
+  const proto = tf.Tensor.prototype as unknown as Record<Readback['method'], (...a: unknown[]) => unknown>;
+  const methods: Readback['method'][] = ['dataSync', 'arraySync', 'data', 'array'];
+  const saved = methods.map((m) => proto[m]);
+  const reads: Readback[] = [];
+  let depth = 0; // arraySync calls dataSync internally: count the outer call only
+  methods.forEach((m, i) => {
+    proto[m] = function (this: tf.Tensor, ...args: unknown[]) {
+      if (depth === 0) reads.push({ method: m, shape: [...this.shape], dtype: this.dtype });
+      depth++;
+      try {
+        return saved[i].apply(this, args);
+      } finally {
+        depth--;
+      }
+    };
+  });
+  try {
+    return { result: fn(), reads };
+  } finally {
+    methods.forEach((m, i) => (proto[m] = saved[i]));
+  }
+}
