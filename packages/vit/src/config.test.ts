@@ -70,7 +70,7 @@ describe('shape inference', () => {
     const fn = buildFinetuneNetwork(net, cfg, { rng: RandomStream.fromSeed(2) });
     tf.tidy(() => {
       const x = tf.zeros<tf.Rank>([...s.input]) as tf.Tensor4D;
-      const t = tf.tensor1d([1, 2]);
+      const t = Float64Array.from([1, 2]);
       const o = enc(x, t);
       expect(o.cls.shape).toEqual(s.cls);
       expect(o.proj?.shape).toEqual(s.proj);

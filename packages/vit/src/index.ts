@@ -36,7 +36,7 @@ export {
   isEncoderParam,
   dropoutMask,
 } from './model';
-export type { NetworkFn, EncoderFn, InitScheme, BuildOptions, NetworkFnOptions } from './model';
+export type { InitScheme, BuildOptions } from './model';
 export {
   TORCH_NAME_RULES,
   TORCH_IGNORED,
