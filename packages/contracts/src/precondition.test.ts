@@ -15,7 +15,7 @@ import {
   type TimeValues,
 } from './index';
 
-// Closed forms written out here, independently of @epg/schedules [EDM Table 1; Song et al. 2023 appendix C].
+// Closed forms written out here, independently of @epg/schedules [EDM Table 1; docs/method.md §3.2].
 const sd = 0.5;
 const cInRef = (s: number) => 1 / Math.sqrt(s * s + sd * sd);
 const edmRef = (s: number) => ({ cSkip: (sd * sd) / (s * s + sd * sd), cOut: (s * sd) / Math.sqrt(s * s + sd * sd), cIn: cInRef(s) });

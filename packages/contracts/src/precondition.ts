@@ -50,7 +50,7 @@ export function edmPreconditioning(space: Pick<NoiseSpace, 'sigmaData'>): Scalin
 }
 
 /**
- * The consistency boundary form [Song et al. 2023, Eq. (7) / appendix C]: c_skip(σ_min′) = 1,
+ * The consistency boundary form [Song et al. 2023, boundary-condition parameterisation; docs/method.md §3.2]: c_skip(σ_min′) = 1,
  * c_out(σ_min′) = 0 with σ_min′ = space.sigmaMin (0.002·H/64 in EPG).
  */
 export function boundaryPreconditioning(space: Pick<NoiseSpace, 'sigmaData' | 'sigmaMin'>): ScalingsFn {
@@ -61,7 +61,7 @@ export function boundaryPreconditioning(space: Pick<NoiseSpace, 'sigmaData' | 's
 
 /**
  * D(x, σ) = c_skip(σ)·x + c_out(σ)·F(c_in(σ)·x, τ(σ), labels) with the scalings and time values on the
- * host [EDM Eq. (7); k-diffusion `Denoiser`]. When every c_skip is 0 and every c_out 1 (x0Scalings) the
+ * host [EDM Eq. (7) and Table 1; k-diffusion `Denoiser`]. When every c_skip is 0 and every c_out 1 (x0Scalings) the
  * raw network output is returned. The dropout stream of `call` goes to the network unchanged.
  */
 export function precondition(network: NetworkFn, scalings: ScalingsFn, timeEncoding: TimeEncoding, name = 'denoiser'): Denoiser {

@@ -1,6 +1,6 @@
 /**
  * A small convolutional classifier for 28×28 grey images (MNIST, Fashion-MNIST): the "domain"
- * feature extractor for Fréchet distances on these datasets (METRICS.md §4, TTUR#24: Inception
+ * feature extractor for Fréchet distances on these datasets (docs/metrics-reference.md §4, TTUR#24: Inception
  * features are not meaningful there). LeNet-style, after Bińkowski et al.'s MMD-GAN `lenet` scorer:
  *
  *   x ∈ [−1, 1], 28×28×1
@@ -12,7 +12,7 @@
  *
  * BatchNorm (batch statistics in training, running averages in eval; ε = 1e−3, momentum 0.9)
  * is what lets two epochs reach 99 % on MNIST. Convolutions carry a custom gradient made of forward convolutions only (the wasm backend has no
- * Conv2DBackpropFilter, TOOLCHAIN.md §12), and dense layers a matMul whose gradient transposes
+ * Conv2DBackpropFilter, docs/toolchain.md §12), and dense layers a matMul whose gradient transposes
  * explicitly (wasm's matMul with transposeA/B runs ≈ 10× slower than the plain one, §7).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -153,7 +153,7 @@ const BN_MOMENTUM = 0.9;
 
 /**
  * BatchNorm over N, H, W (Ioffe & Szegedy 2015) from primitives (tf.batchNorm is not
- * differentiable without scale/offset, TOOLCHAIN.md §12). In training mode it uses the batch's
+ * differentiable without scale/offset, docs/toolchain.md §12). In training mode it uses the batch's
  * moments and moves the running averages (a side effect on the store's buffers).
  */
 function batchNorm(store: ParameterStore, name: string, x: tf.Tensor4D): tf.Tensor4D {

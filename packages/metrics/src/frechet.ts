@@ -2,7 +2,7 @@
  * Fréchet distance between two Gaussians fitted to features (FID when the features are
  * Inception pool3): d² = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁Σ₂)^{1/2}.
  * Source: Heusel et al. 2017 (TTUR); pytorch-fid `calculate_frechet_distance`. Computed in float64
- * with the symmetric formulation of METRICS.md §2 (no sqrtm of a non-symmetric product, no eps).
+ * with the symmetric formulation of docs/metrics-reference.md §2 (no sqrtm of a non-symmetric product, no eps).
  */
 import type { FeatureStatistics } from './stats';
 import { traceSqrtProduct } from './linalg';

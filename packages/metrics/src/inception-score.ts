@@ -13,7 +13,7 @@ export interface InceptionScoreResult {
 
 /**
  * IS from logits (row-major [count, classes]); for the FID Inception use the bias-free logits
- * (`InceptionExtractor.logits`, METRICS.md §3.15).
+ * (`InceptionExtractor.logits`, docs/metrics-reference.md §3.15).
  */
 export function inceptionScore(logits: ArrayLike<number>, count: number, classes: number, splits = 10): InceptionScoreResult {
   if (logits.length !== count * classes) throw new RangeError(`inceptionScore: ${logits.length} values do not form ${count}×${classes} logits`);

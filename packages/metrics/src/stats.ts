@@ -1,6 +1,6 @@
 /**
  * Streaming float64 feature statistics (mean and covariance with ddof 1, numpy.cov's default as in
- * pytorch-fid / TTUR / ADM; METRICS.md §3.6). Rows are buffered and folded in fixed chunks of
+ * pytorch-fid / TTUR / ADM; docs/metrics-reference.md §3.6). Rows are buffered and folded in fixed chunks of
  * CHUNK_ROWS, and sums are taken around a fixed shift (the first row), so the result is the same
  * bit for bit whatever batch sizes the rows arrive in, and cancellation stays small.
  */

@@ -1,4 +1,4 @@
-/** The σ-interval of guidance (METHOD_SPEC §6) [Kynkäänniemi et al. 2024, arXiv 2404.07724; EPG:sample.py]. */
+/** The σ-interval of guidance (docs/method.md §6) [Kynkäänniemi et al. 2024, arXiv 2404.07724; EPG:sample.py]. */
 import { checkPositive } from './check';
 
 export interface GuidanceIntervalOptions {

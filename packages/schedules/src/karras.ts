@@ -1,5 +1,5 @@
 /**
- * The Karras noise grid and EPG's resolution noise shift (METHOD_SPEC §3.1, §3.3, §6).
+ * The Karras noise grid and EPG's resolution noise shift (docs/method.md §3.1, §3.3, §6).
  * Index 0 is σ_max (noisiest), index n−1 is σ_min, as in the EPG/rRCM code.
  */
 import { checkInteger, checkPositive } from './check';

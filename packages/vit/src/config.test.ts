@@ -12,7 +12,7 @@ describe('presets', () => {
       expect(tokenLayout(PRESETS[n]).tokens).toBe(258);
     }
     expect(tokenLayout(PRESETS['epg-b16']).tokens).toBe(198);
-    expect(tokenLayout(PRESETS['cpu-tiny']).tokens).toBe(66); // the TOOLCHAIN §13 unit
+    expect(tokenLayout(PRESETS['cpu-tiny']).tokens).toBe(66); // the docs/toolchain.md §13 unit
     expect(tokenLayout(PRESETS['cpu-tiny-mnist']).tokens).toBe(51);
     expect(() => patchSizeFor(100)).toThrow(/multiple of the grid/);
   });

@@ -51,7 +51,7 @@ describe('fine-tuning network at initialisation', () => {
   });
 });
 
-describe('initialisation (METHOD_SPEC §2.4)', () => {
+describe('initialisation (docs/method.md §2.4)', () => {
   const cfg = getPreset('test-micro', { encoder: { depth: 1, width: 64, heads: 2 }, decoder: { depth: 1, width: 96, heads: 2 }, numClasses: 100 });
   const D = 64;
 

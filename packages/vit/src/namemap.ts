@@ -2,7 +2,7 @@
  * Name and layout map between this package's parameters and a PyTorch EPG / rRCM state dict
  * (converted to safetensors). Names are identical (`blocks.3.attn.qkv.weight`, `decoder_blocks.0.
  * adaLN_modulation.1.bias`, `projection_head.4.running_var`, ...); only layouts differ
- * [METHOD_SPEC §9 Q15]:
+ * [docs/method.md §9 Q15]:
  *  - every nn.Linear weight: PyTorch (out, in) → here (in, out), a transpose;
  *  - the patch-embedding Conv2d weight: PyTorch (O=D, I=C, kh, kw) → tfjs conv (kh, kw, C, D) →
  *    here the patchify matrix (kh·kw·C, D), rows ordered (p_row, p_col, channel);
