@@ -220,7 +220,7 @@ describe('sampler mechanics', () => {
     const steps: number[] = [];
     await expectNoLeak(() => {
       const latents = latentsFromSeeds([5, 6], [4, 4, 1]);
-      const r = sampleEdmStochastic(gaussianOracle(0, 0.5), latents, samplingSigmas(40), {
+      const r = sampleEdmStochastic(gaussianOracle(0, 0.5), latents, samplingSigmas(40, { shift: 1 }), {
         sChurn: 10, noise: PerSampleNoise.fromSeeds([5, 6], 'churn'), onStep: ({ step }) => steps.push(step),
       });
       tf.dispose([r.x, latents]);
