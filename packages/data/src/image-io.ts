@@ -61,7 +61,7 @@ export async function writePng(path: string, image: RawImage): Promise<void> {
     renameSync(tmp, path);
   } catch (e) {
     if (existsSync(tmp)) unlinkSync(tmp);
-    throw new DataError(`cannot write image ${path}: ${(e as Error).message} (does the folder exist?)`);
+    throw new DataError(`cannot write image ${path}: ${(e as Error).message} (does the folder exist?)`, 'io');
   }
 }
 
@@ -77,7 +77,7 @@ export async function writePngGrid(path: string, images: Uint8Array, count: numb
  * Pillow's luma). Throws a DataError naming the file when it cannot be read or decoded.
  */
 export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawImage> {
-  if (!existsSync(path)) throw new DataError(`image file ${path} does not exist`);
+  if (!existsSync(path)) throw new DataError(`image file ${path} does not exist`, 'io');
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
     const meta = await sharp(path).metadata();
@@ -86,7 +86,7 @@ export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawI
     img = gray && channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
     decoded = await img.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new DataError(`cannot decode image ${path}: ${(e as Error).message.split('\n')[0]}`);
+    throw new DataError(`cannot decode image ${path}: ${(e as Error).message.split('\n')[0]}`, 'format');
   }
   const { width, height } = decoded.info;
   const have = decoded.info.channels;
@@ -96,7 +96,7 @@ export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawI
   const out = new Uint8Array(pixels * channels);
   if (have === 3 && channels === 1) for (let p = 0; p < pixels; p++) out[p] = lumaUint8(src[3 * p], src[3 * p + 1], src[3 * p + 2]);
   else if (have === 1 && channels === 3) for (let p = 0; p < pixels; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = src[p];
-  else throw new DataError(`cannot decode image ${path}: ${have} channels after conversion, expected ${channels}`);
+  else throw new DataError(`cannot decode image ${path}: ${have} channels after conversion, expected ${channels}`, 'format');
   return { data: out, height, width, channels };
 }
 
@@ -114,8 +114,8 @@ export interface ImageFolderIndex {
 
 /** Lists root/<class>/<image> files (sorted). Errors name the missing root or the empty class folder. */
 export function scanImageFolder(root: string, extensions: readonly string[] = IMAGE_EXTENSIONS): ImageFolderIndex {
-  if (!existsSync(root)) throw new DataError(`image folder ${root} does not exist: check the path`);
-  if (!statSync(root).isDirectory()) throw new DataError(`image folder ${root} is not a directory (expected root/<class>/<image>)`);
+  if (!existsSync(root)) throw new DataError(`image folder ${root} does not exist: check the path`, 'io');
+  if (!statSync(root).isDirectory()) throw new DataError(`image folder ${root} is not a directory (expected root/<class>/<image>)`, 'io');
   const classNames = readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
     .map((d) => d.name)

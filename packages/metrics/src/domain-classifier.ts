@@ -16,7 +16,7 @@
  * explicitly (wasm's matMul with transposeA/B runs ≈ 10× slower than the plain one, §7).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ParameterStore, RandomStream, stopGradient, truncatedNormalTensor } from '@epg/tensor';
+import { EpgError, ParameterStore, RandomStream, stopGradient, truncatedNormalTensor } from '@epg/tensor';
 
 export const DOMAIN_INPUT_SIZE = 28;
 export const DOMAIN_FEATURE_DIM = 128;
@@ -190,7 +190,7 @@ export type DomainOutputs = {
 export function domainClassifierForward(store: ParameterStore, x: tf.Tensor4D): DomainOutputs {
   const [, h, w, c] = x.shape;
   if (h !== DOMAIN_INPUT_SIZE || w !== DOMAIN_INPUT_SIZE || c !== 1) {
-    throw new RangeError(`domain classifier: expected [B, 28, 28, 1] input, got [${x.shape}]`);
+    throw new EpgError('shape', `domain classifier: expected [B, 28, 28, 1] input, got [${x.shape}]`);
   }
   const p = (n: string) => store.get(n);
   // pooling before BatchNorm and ReLU so those run on a quarter of the values

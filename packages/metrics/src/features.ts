@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { StatisticsAccumulator, type FeatureStatistics } from './stats';
 import type { FeatureMatrix } from './kid';
+import { EpgError } from '@epg/tensor';
 
 export interface FeatureExtractor {
   /** Identifies network, weights and layer; statistics files record it (e.g. 'inception-v3-fid/pool3'). */
@@ -43,7 +44,7 @@ export interface ExtractOptions {
 function checkSource(src: PixelSource, what: string): void {
   const per = src.height * src.width * src.channels;
   if (!Number.isInteger(src.count) || src.count < 1 || src.images.length !== src.count * per) {
-    throw new RangeError(`${what}: ${src.images.length} bytes do not hold ${src.count} images of ${src.height}×${src.width}×${src.channels}`);
+    throw new EpgError('shape', `${what}: ${src.images.length} bytes do not hold ${src.count} images of ${src.height}×${src.width}×${src.channels}`);
   }
 }
 

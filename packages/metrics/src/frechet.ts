@@ -6,6 +6,7 @@
  */
 import type { FeatureStatistics } from './stats';
 import { traceSqrtProduct } from './linalg';
+import { EpgError } from '@epg/tensor';
 
 /** Mean and covariance without provenance (e.g. numbers from a test). */
 export interface Gaussian {
@@ -43,12 +44,12 @@ export function assertSameExtractor(a: Gaussian | FeatureStatistics, b: Gaussian
 
 function checkGaussian(g: Gaussian, which: string): number {
   const d = g.mu.length;
-  if (d < 1) throw new RangeError(`${which}: mu is empty`);
+  if (d < 1) throw new EpgError('shape', `${which}: mu is empty`);
   if (g.sigma.length !== d * d) {
-    throw new RangeError(`${which}: sigma has ${g.sigma.length} values, expected ${d}×${d} for mu of length ${d}`);
+    throw new EpgError('shape', `${which}: sigma has ${g.sigma.length} values, expected ${d}×${d} for mu of length ${d}`);
   }
-  for (const v of g.mu) if (!Number.isFinite(v)) throw new RangeError(`${which}: mu contains ${v}`);
-  for (const v of g.sigma) if (!Number.isFinite(v)) throw new RangeError(`${which}: sigma contains ${v}`);
+  for (const v of g.mu) if (!Number.isFinite(v)) throw new EpgError('numeric', `${which}: mu contains ${v}`);
+  for (const v of g.sigma) if (!Number.isFinite(v)) throw new EpgError('numeric', `${which}: sigma contains ${v}`);
   return d;
 }
 
@@ -57,7 +58,7 @@ export function frechetTerms(a: Gaussian | FeatureStatistics, b: Gaussian | Feat
   assertSameExtractor(a, b);
   const d = checkGaussian(a, 'first statistics');
   const d2 = checkGaussian(b, 'second statistics');
-  if (d !== d2) throw new RangeError(`cannot compare statistics of dimension ${d} with dimension ${d2}`);
+  if (d !== d2) throw new EpgError('mismatch', `cannot compare statistics of dimension ${d} with dimension ${d2}`);
   let meanTerm = 0;
   for (let i = 0; i < d; i++) {
     const diff = a.mu[i] - b.mu[i];

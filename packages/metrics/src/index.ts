@@ -57,4 +57,5 @@ export {
 } from './domain-extractor';
 export type { DomainDataset, DomainClassifier, EnsureDomainOptions, DomainExtractorOptions } from './domain-extractor';
 export { saveStatistics, loadStatistics, loadAdmReference } from './reference-stats';
+export type { LoadStatisticsOptions } from './reference-stats';
 export type { AdmReference } from './reference-stats';
