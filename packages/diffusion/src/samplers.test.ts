@@ -204,15 +204,16 @@ describe('sampler mechanics', () => {
     const r = sampleHeun(gaussianOracle(0, 0.5), latents, grid(4, 1, 0), { clampX0: null });
     expect(r.nfe).toBe(3);
     tf.dispose([r.x, latents]);
-    const e = sampleEuler(identity, tf.zeros([1, 1, 1, 1]), grid(3, 2, 1));
+    const z = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
+    const e = sampleEuler(identity, z, grid(3, 2, 1));
     expect(e.nfe).toBe(2);
-    e.x.dispose();
+    tf.dispose([e.x, z]);
   });
   it('rejects bad grids, bad latents and churn without noise streams', () => {
     const z = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
     expect(() => sampleHeun(identity, z, grid(1, 2))).toThrow(/must decrease/);
     expect(() => sampleHeun(identity, z, grid(2, 0, 0))).toThrow(/0 allowed last/);
-    expect(() => sampleHeun(identity, tf.zeros([1, 2]) as unknown as tf.Tensor4D, grid(2, 1))).toThrow(/latents passed to sampleHeun/);
+    tf.tidy(() => expect(() => sampleHeun(identity, tf.zeros([1, 2]) as unknown as tf.Tensor4D, grid(2, 1))).toThrow(/latents passed to sampleHeun/));
     expect(() => sampleEdmStochastic(identity, z, grid(2, 1), { sChurn: 1 })).toThrow(/needs options.noise/);
     z.dispose();
   });

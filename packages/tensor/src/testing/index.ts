@@ -12,6 +12,39 @@ export function useTestBackend(): void {
   });
 }
 
+let leakAllowed: string | null = null;
+
+/**
+ * Opts the current test out of the per-test leak check (installed by @epg/tensor/jest-setup), e.g. a
+ * test that builds a store shared with later tests. The reason is required and says why the tensors stay.
+ */
+export function allowTensorLeak(reason: string): void {
+  if (!reason || !reason.trim()) throw new Error('allowTensorLeak needs a reason: say why this test keeps tensors');
+  leakAllowed = reason;
+}
+
+/**
+ * Installs the default leak check: tf.memory().numTensors must be the same after each test as before it
+ * (tensors made in beforeAll/afterAll hooks are outside the count). A test that keeps tensors on purpose
+ * calls allowTensorLeak(reason). EPG_LEAK_CHECK=0 turns the check off for a debugging run.
+ */
+export function installLeakCheck(): void {
+  if (process.env.EPG_LEAK_CHECK === '0') return;
+  let before = 0;
+  beforeEach(() => {
+    leakAllowed = null;
+    before = tf.memory().numTensors;
+  });
+  afterEach(() => {
+    const after = tf.memory().numTensors;
+    if (after !== before && leakAllowed === null) {
+      throw new Error(
+        `this test leaked ${after - before} tensor(s) (numTensors ${before} -> ${after}): dispose them (tf.tidy, tf.dispose), or call allowTensorLeak('why') in the test`,
+      );
+    }
+  });
+}
+
 /**
  * Runs `fn` and asserts that it leaves no new tensors behind (tf.memory().numTensors is flat).
  * `fn` may return a value that is not a tensor; returned tensors count as leaks.
