@@ -46,4 +46,4 @@ export {
   loadTorchStateDict,
   exportTorchStateDict,
 } from './namemap';
-export type { Layout, NameRule, LoadOptions, LoadReport, HostTensor } from './namemap';
+export type { Layout, NameRule, LoadOptions, LoadReport, TorchLayoutTensor } from './namemap';

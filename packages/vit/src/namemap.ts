@@ -41,7 +41,8 @@ export function layoutOf(name: string): Layout {
   return TORCH_NAME_RULES.find((r) => r.pattern.test(name))!.layout;
 }
 
-export interface HostTensor {
+/** A host tensor in PyTorch or this package's layout (not @epg/tensor's optimiser `HostTensor`, which carries a dtype). */
+export interface TorchLayoutTensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
 }
@@ -51,7 +52,7 @@ function toFloat32(data: ArrayLike<number>): Float32Array {
 }
 
 /** One PyTorch tensor in this package's layout. `name` selects the rule. */
-export function fromTorchLayout(name: string, t: { shape: readonly number[]; data: ArrayLike<number> }): HostTensor {
+export function fromTorchLayout(name: string, t: { shape: readonly number[]; data: ArrayLike<number> }): TorchLayoutTensor {
   const layout = layoutOf(name);
   const src = toFloat32(t.data);
   if (layout === 'same') return { shape: [...t.shape], data: src };
@@ -73,7 +74,7 @@ export function fromTorchLayout(name: string, t: { shape: readonly number[]; dat
 }
 
 /** Inverse of `fromTorchLayout`; `channels` is needed to split the patchify rows back into (p, p, C). */
-export function toTorchLayout(name: string, t: HostTensor, channels: number): HostTensor {
+export function toTorchLayout(name: string, t: TorchLayoutTensor, channels: number): TorchLayoutTensor {
   const layout = layoutOf(name);
   if (layout === 'same') return { shape: [...t.shape], data: t.data };
   if (layout === 'linear') {
@@ -158,8 +159,8 @@ export function loadTorchStateDict(
 }
 
 /** The store's parameters and buffers as a PyTorch-layout state dict (for `encodeSafetensors`). */
-export function exportTorchStateDict(store: ParameterStore, channels: number): Record<string, HostTensor> {
-  const out: Record<string, HostTensor> = {};
+export function exportTorchStateDict(store: ParameterStore, channels: number): Record<string, TorchLayoutTensor> {
+  const out: Record<string, TorchLayoutTensor> = {};
   for (const e of store.entries()) {
     const rel = e.name.slice(store.prefix.length);
     out[rel] = toTorchLayout(rel, { shape: e.variable.shape, data: e.variable.dataSync() as Float32Array }, channels);
