@@ -1,6 +1,6 @@
 /**
  * A small convolutional classifier for 28×28 grey images (MNIST, Fashion-MNIST): the "domain"
- * feature extractor for Fréchet distances on these datasets (METRICS.md §4, TTUR#24: Inception
+ * feature extractor for Fréchet distances on these datasets (docs/metrics-reference.md §4, TTUR#24: Inception
  * features are not meaningful there). LeNet-style, after Bińkowski et al.'s MMD-GAN `lenet` scorer:
  *
  *   x ∈ [−1, 1], 28×28×1
@@ -12,11 +12,11 @@
  *
  * BatchNorm (batch statistics in training, running averages in eval; ε = 1e−3, momentum 0.9)
  * is what lets two epochs reach 99 % on MNIST. Convolutions carry a custom gradient made of forward convolutions only (the wasm backend has no
- * Conv2DBackpropFilter, TOOLCHAIN.md §12), and dense layers a matMul whose gradient transposes
+ * Conv2DBackpropFilter, docs/toolchain.md §12), and dense layers a matMul whose gradient transposes
  * explicitly (wasm's matMul with transposeA/B runs ≈ 10× slower than the plain one, §7).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ParameterStore, RandomStream, nativeKernelsActive, stopGradient, truncatedNormalTensor } from '@epg/tensor';
+import { EpgError, ParameterStore, RandomStream, nativeKernelsActive, stopGradient, truncatedNormalTensor } from '@epg/tensor';
 
 export const DOMAIN_INPUT_SIZE = 28;
 export const DOMAIN_FEATURE_DIM = 128;
@@ -177,7 +177,7 @@ const BN_MOMENTUM = 0.9;
 
 /**
  * BatchNorm over N, H, W (Ioffe & Szegedy 2015) from primitives (tf.batchNorm is not
- * differentiable without scale/offset, TOOLCHAIN.md §12). In training mode it uses the batch's
+ * differentiable without scale/offset, docs/toolchain.md §12). In training mode it uses the batch's
  * moments and moves the running averages (a side effect on the store's buffers).
  */
 function batchNorm(store: ParameterStore, name: string, x: tf.Tensor4D): tf.Tensor4D {
@@ -214,7 +214,7 @@ export type DomainOutputs = {
 export function domainClassifierForward(store: ParameterStore, x: tf.Tensor4D): DomainOutputs {
   const [, h, w, c] = x.shape;
   if (h !== DOMAIN_INPUT_SIZE || w !== DOMAIN_INPUT_SIZE || c !== 1) {
-    throw new RangeError(`domain classifier: expected [B, 28, 28, 1] input, got [${x.shape}]`);
+    throw new EpgError('shape', `domain classifier: expected [B, 28, 28, 1] input, got [${x.shape}]`);
   }
   const p = (n: string) => store.get(n);
   // pooling before BatchNorm and ReLU so those run on a quarter of the values

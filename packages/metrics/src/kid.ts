@@ -7,7 +7,7 @@
  * symmetric ones, dgemm for the cross term; OpenBLAS through @epg/tensor-native when built, a
  * blocked JS loop otherwise), ≈ 2·subsets·m²·d multiply-adds.
  */
-import { RandomStream, rowProductsF64 } from '@epg/tensor';
+import { EpgError, RandomStream, rowProductsF64 } from '@epg/tensor';
 
 export interface KidOptions {
   readonly subsets?: number;
@@ -37,7 +37,7 @@ export interface FeatureMatrix {
 
 function checkMatrix(f: FeatureMatrix, what: string): void {
   if (f.data.length !== f.count * f.dim) {
-    throw new RangeError(`${what}: ${f.data.length} values do not form a ${f.count}×${f.dim} feature matrix`);
+    throw new EpgError('shape', `${what}: ${f.data.length} values do not form a ${f.count}×${f.dim} feature matrix`);
   }
 }
 
@@ -53,9 +53,9 @@ export function polynomialMmd2(
   opts: { degree?: number; gamma?: number; coef0?: number } = {},
 ): number {
   const d = x.dim;
-  if (y.dim !== d) throw new RangeError(`KID: feature dimensions differ (${d} vs ${y.dim})`);
+  if (y.dim !== d) throw new EpgError('mismatch', `KID: feature dimensions differ (${d} vs ${y.dim})`);
   const m = ix.length;
-  if (iy.length !== m || m < 2) throw new RangeError(`KID: subsets must have equal sizes ≥ 2, got ${m} and ${iy.length}`);
+  if (iy.length !== m || m < 2) throw new EpgError('config', `KID: subsets must have equal sizes ≥ 2, got ${m} and ${iy.length}`);
   const degree = opts.degree ?? 3;
   const gamma = opts.gamma ?? 1 / d;
   const coef0 = opts.coef0 ?? 1;
@@ -83,7 +83,7 @@ function gatherRows(f: FeatureMatrix, idx: ArrayLike<number>): Float64Array {
   const out = new Float64Array(idx.length * d);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i];
-    if (!(r >= 0 && r < f.count)) throw new RangeError(`KID: row index ${r} outside 0..${f.count - 1}`);
+    if (!(r >= 0 && r < f.count)) throw new EpgError('shape', `KID: row index ${r} outside 0..${f.count - 1}`);
     for (let t = 0; t < d; t++) out[i * d + t] = f.data[r * d + t];
   }
   return out;
@@ -97,7 +97,7 @@ export function kernelInceptionDistance(x: FeatureMatrix, y: FeatureMatrix, opts
   const subsetSize = opts.subsetSize ?? 1000;
   const seed = opts.seed ?? 2020;
   if (x.count < subsetSize || y.count < subsetSize) {
-    throw new RangeError(
+    throw new EpgError('shape', 
       `KID: subsetSize ${subsetSize} exceeds the number of features (${x.count}, ${y.count}); pass a smaller subsetSize`,
     );
   }

@@ -1,6 +1,7 @@
-/**
+
+import { EpgError } from '@epg/tensor';/**
  * Streaming float64 feature statistics (mean and covariance with ddof 1, numpy.cov's default as in
- * pytorch-fid / TTUR / ADM; METRICS.md §3.6). Rows are buffered and folded in fixed chunks of
+ * pytorch-fid / TTUR / ADM; docs/metrics-reference.md §3.6). Rows are buffered and folded in fixed chunks of
  * CHUNK_ROWS, and sums are taken around a fixed shift (the first row), so the result is the same
  * bit for bit whatever batch sizes the rows arrive in, and cancellation stays small. Each chunk is
  * one float64 rank-k update (dsyrk in OpenBLAS via @epg/tensor when the native addon is built).
@@ -37,7 +38,7 @@ export class StatisticsAccumulator {
     readonly dim: number,
     readonly extractor: string,
   ) {
-    if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`StatisticsAccumulator: dim must be a positive integer, got ${dim}`);
+    if (!Number.isInteger(dim) || dim < 1) throw new EpgError('config', `StatisticsAccumulator: dim must be a positive integer, got ${dim}`);
     this.shift = new Float64Array(dim);
     this.sum = new Float64Array(dim);
     this.cross = new Float64Array(dim * dim);
@@ -53,7 +54,7 @@ export class StatisticsAccumulator {
   add(features: ArrayLike<number>, rows = features.length / this.dim): void {
     const d = this.dim;
     if (!Number.isInteger(rows) || features.length !== rows * d) {
-      throw new RangeError(`StatisticsAccumulator.add: expected rows × ${d} values, got ${features.length}`);
+      throw new EpgError('shape', `StatisticsAccumulator.add: expected rows × ${d} values, got ${features.length}`);
     }
     for (let r = 0; r < rows; r++) {
       const off = r * d;
@@ -65,7 +66,7 @@ export class StatisticsAccumulator {
       for (let j = 0; j < d; j++) {
         const v = features[off + j];
         if (!Number.isFinite(v)) {
-          throw new RangeError(`StatisticsAccumulator.add: feature ${j} of row ${this.count} is ${v}; the extractor produced non-finite values`);
+          throw new EpgError('numeric', `StatisticsAccumulator.add: feature ${j} of row ${this.count} is ${v}; the extractor produced non-finite values`);
         }
         this.buf[j * CHUNK_ROWS + slot] = v - this.shift[j];
       }
@@ -97,7 +98,7 @@ export class StatisticsAccumulator {
     this.flush();
     const n = this.n;
     const d = this.dim;
-    if (n < 2) throw new RangeError(`StatisticsAccumulator.finish: need at least 2 feature vectors, got ${n}`);
+    if (n < 2) throw new EpgError('config', `StatisticsAccumulator.finish: need at least 2 feature vectors, got ${n}`);
     const mu = new Float64Array(d);
     for (let j = 0; j < d; j++) mu[j] = this.shift[j] + this.sum[j] / n;
     // Σ = (Σ (x−c)(x−c)ᵀ − s sᵀ / n) / (n − 1), s = Σ (x − c)

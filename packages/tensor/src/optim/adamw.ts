@@ -122,8 +122,9 @@ export class AdamW {
         group: g?.name ?? 'default',
         lrMultiplier: g?.lrMultiplier ?? 1,
         weightDecay: g?.weightDecay ?? (entry.weightDecay ? this.weightDecay : 0),
-        m: tf.variable(tf.zerosLike(entry.variable), false),
-        v: tf.variable(tf.zerosLike(entry.variable), false),
+        // tidy disposes the zero initial values (a variable keeps its own reference to the data).
+        m: tf.tidy(() => tf.variable(tf.zerosLike(entry.variable), false)),
+        v: tf.tidy(() => tf.variable(tf.zerosLike(entry.variable), false)),
       };
     });
   }
