@@ -9,6 +9,7 @@ import { probeAtSigmas, type NoisyProbeRow } from '@epg/metrics';
 import { pretrainConfig, type SslVariant } from '@epg/ssl';
 import { getPreset, type ViTConfig } from '@epg/vit';
 import { toShifted } from '@epg/schedules';
+import { orThrow } from '@epg/tensor';
 import { MNIST_PAIR, setupPretraining } from './recipes';
 
 /** cpu-tiny-mnist with patch 7 (16 tokens), depth 2, width 64 and a 256→64 projector. */
@@ -54,9 +55,9 @@ export async function runMnistPretraining(o: MnistRunOptions): Promise<MnistRunR
   const log = o.log ?? (() => undefined);
   const cfg = pretrainConfig(o.variant ?? 'epg', { totalSteps: o.steps, lr: o.lr });
   const setup = setupPretraining(MNIST_SSL_VIT, cfg, o.seed);
-  const train = loadMnist('train');
+  const train = orThrow(loadMnist('train'));
   const bank = takePerClass(train, o.probeTrainPerClass ?? 200);
-  const test = takePerClass(loadMnist('test'), o.probeTestPerClass ?? 50);
+  const test = takePerClass(orThrow(loadMnist('test')), o.probeTestPerClass ?? 50);
   const probeTrain = { images: toTensor(bank), labels: bank.labels };
   const probeTest = { images: toTensor(test), labels: test.labels };
   const sigmas = [setup.space.sigmaMin, ...(o.sigmas ?? [0.5, 1, 2]).map((v) => toShifted(setup.space, v)), ...(o.imageSigmas ?? [])];

@@ -8,7 +8,7 @@ import { noiseSpace, type NoiseSpace } from '@epg/schedules';
 import { Pretrainer, type PretrainConfig } from '@epg/ssl';
 import { ParameterStore, RandomStream } from '@epg/tensor';
 import { buildPretrainModel, makeEncoderFn, type ViTConfig } from '@epg/vit';
-import { encoderAtShim } from './vit-encoder-shim';
+import { encoderAt } from '@epg/contracts';
 
 /**
  * Grey 28-px views. Against MoCo v3 at 224 px: crop scale (0.3, 1) instead of (0.08, 1) (an 8% crop
@@ -55,8 +55,8 @@ export function setupPretraining(vit: ViTConfig, cfg: PretrainConfig, seed: numb
   const onlineStore = ParameterStore.create();
   buildPretrainModel(onlineStore, vit, { rng: RandomStream.derive(seed, 0, 'vit-init') });
   const targetStore = onlineStore.clone();
-  const online = encoderAtShim(makeEncoderFn(onlineStore, vit), space);
-  const target = encoderAtShim(makeEncoderFn(targetStore, vit), space);
+  const online = encoderAt(makeEncoderFn(onlineStore, vit), space);
+  const target = encoderAt(makeEncoderFn(targetStore, vit), space);
   const pretrainer = Pretrainer.create(cfg, { online, target, onlineStore, targetStore }, { space, seed, projectionDim: vit.projector?.out });
   const features = (x: tf.Tensor4D, sigma: Float64Array) => {
     const training = onlineStore.training;

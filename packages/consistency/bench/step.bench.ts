@@ -7,11 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { measure, printTable, quick, withRatios, type Row } from '@epg/bench';
-import { EPG_DM_CONFIG, diffusionTrainStep, x0Denoiser } from '@epg/diffusion';
+import { EPG_DM_CONFIG, boundaryDenoiser, diffusionTrainStep, x0Denoiser } from '@epg/diffusion';
 import { noiseSpace } from '@epg/schedules';
 import { AdamW, RandomStream, initBackend, normalTensor } from '@epg/tensor';
 import { consistencyTrainStep } from '../src';
-import { testBoundaryDenoiser, toyNetwork } from '../src/testing/toys';
+import { toyNetwork } from '../src/testing/toys';
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
@@ -22,10 +22,8 @@ async function main(): Promise<void> {
     const shape = `${B}x${H}x${H}x3, hidden ${hidden}`;
     const space = noiseSpace(H);
     const net = toyNetwork({ pixels: [H, H, 3], hidden, seed: 1 });
-    // @epg/diffusion's current NetworkFn takes the time values as a tensor.
-    const dmNet = (xIn: tf.Tensor4D, t: tf.Tensor1D) => net.network(xIn, Float64Array.from(t.dataSync()));
-    const dm = x0Denoiser(dmNet);
-    const cm = testBoundaryDenoiser(net.network, space);
+    const dm = x0Denoiser(net.network, space);
+    const cm = boundaryDenoiser(net.network, space);
     const x0 = tf.tidy(() => tf.tanh(normalTensor(RandomStream.fromSeed(2), [B, H, H, 3])) as tf.Tensor4D);
     const optimizer = new AdamW(net.store, { lr: 1e-5 });
     let k = 0;
@@ -34,7 +32,7 @@ async function main(): Promise<void> {
       rows.push({ backend, shape, step: name, ms: t.medianMs });
     };
     await time('DM step (diffusionTrainStep)', () => {
-      diffusionTrainStep({ store: net.store, optimizer, denoiser: dm, x0, rs: RandomStream.derive(3, k++, 'dm'), config: { ...EPG_DM_CONFIG, shift: space.shift } });
+      diffusionTrainStep({ store: net.store, optimizer, denoiser: dm, x0, rs: RandomStream.derive(3, k++, 'dm'), space, config: EPG_DM_CONFIG });
     });
     await time('CM step, no aux (consistencyTrainStep)', () => {
       consistencyTrainStep({ store: net.store, optimizer, denoiser: cm, x0, rs: RandomStream.derive(3, k++, 'cm'), space });

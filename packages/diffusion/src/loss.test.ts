@@ -137,15 +137,16 @@ describe('diffusionTrainStep forwards step options to trainStep', () => {
   it('onSkip hears about a non-finite batch, and a bad clipNorm is refused', () => {
     const store = ParameterStore.create();
     const net = tinyNet(store, RandomStream.fromSeed(1), { pixels: 2, hidden: 8 });
-    const denoiser = x0Denoiser(net, { timeEncoding: 'edm' });
+    const space = noiseSpace(64, { timeEncoding: 'edm' });
+    const denoiser = x0Denoiser(net, space);
     const optimizer = new AdamW(store, { lr: 1e-3 });
     const x0 = tf.fill([4, 1, 1, 2], NaN) as tf.Tensor4D;
     const messages: string[] = [];
-    const r = diffusionTrainStep({ store, optimizer, denoiser, x0, rs: RandomStream.fromSeed(3), step: { onSkip: (m) => messages.push(m), maxConsecutiveSkips: 5 } });
+    const r = diffusionTrainStep({ store, optimizer, denoiser, x0, space, rs: RandomStream.fromSeed(3), step: { onSkip: (m) => messages.push(m), maxConsecutiveSkips: 5 } });
     expect(r.skipped).toBe(true);
     expect(messages).toEqual(['step 0: loss is NaN; update skipped']);
     const ok = circleBatch(RandomStream.fromSeed(4), 4);
-    expect(() => diffusionTrainStep({ store, optimizer, denoiser, x0: ok, rs: RandomStream.fromSeed(3), step: { clipNorm: -1 } })).toThrow(/clipNorm must be a finite number > 0, got -1/);
+    expect(() => diffusionTrainStep({ store, optimizer, denoiser, x0: ok, space, rs: RandomStream.fromSeed(3), step: { clipNorm: -1 } })).toThrow(/clipNorm must be a finite number > 0, got -1/);
     tf.dispose([x0, ok]);
     optimizer.dispose();
     store.dispose();

@@ -91,7 +91,7 @@ describe('assembleFinetune', () => {
       expect(host(net.store.get(n)).every((v) => v === 0)).toBe(true);
     }
     // A fresh network is the zero map at init (adaLN-Zero and zero output head).
-    const y = net.network(tf.ones([1, 8, 8, 3]) as tf.Tensor4D, tf.tensor1d([10]));
+    const y = net.network(tf.ones([1, 8, 8, 3]) as tf.Tensor4D, Float64Array.of(10));
     expect(host(y).every((v) => v === 0)).toBe(true);
     // From scratch the encoder is random, not the pre-trained one, and the decoder is the same fresh one.
     const scratch = assembled();
@@ -138,7 +138,7 @@ describe('freezeEncoder', () => {
     expect(pre.training).toBe(true);
     expect(frozen.store.trainableEntries()).toEqual([]);
     const x = tf.randomNormal([3, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-    const out = frozen.encoder(x, tf.tensor1d([1, 2, 3]));
+    const out = frozen.encoder(x, Float64Array.of(1, 2, 3));
     expect(out.proj!.shape).toEqual([3, 8]);
     pre.get('norm.weight').assign(tf.zeros([16]));
     expect(host(frozen.store.get('norm.weight')).every((v) => v === 1)).toBe(true);

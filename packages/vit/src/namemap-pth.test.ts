@@ -26,7 +26,7 @@ describe('an EPG-style torch.save checkpoint loads through the name map', () => 
     expect(report.loaded.length).toBe(store.entries().length);
     tf.tidy(() => {
       const x = tf.tensor4d(ref.xNHWC, ref.inputShape);
-      expectClose(net(x, tf.tensor1d(ref.t), tf.tensor1d(ref.labels, 'int32')), ref.networkNHWC, { rtol: 1e-5, atol: 1e-5 });
+      expectClose(net(x, Float64Array.from(ref.t), tf.tensor1d(ref.labels, 'int32')), ref.networkNHWC, { rtol: 1e-5, atol: 1e-5 });
     });
     store.dispose();
   });

@@ -1,1 +1,0 @@
-module.exports = require('@epg/eslint-config').epgConfig({ kind: 'app', name: 'integration-cm' });
