@@ -9,6 +9,8 @@ import * as E from 'fp-ts/Either';
 import { epgError, formatReport, initBackend, isEpgError, type EpgError } from '@epg/tensor';
 import { parseTrainArgs, USAGE, type TrainArgs } from './args';
 import type { RunConfig } from './config';
+import { cmShortRun } from '@epg/schedules';
+import { pretrainConfig } from '@epg/ssl';
 import { resolveVit } from './models';
 import { resolveConfig } from './presets';
 import { checkRunDir, defaultRunDir, initRunDir } from './run-dir';
@@ -56,6 +58,28 @@ export function resolveArgs(args: TrainArgs): E.Either<EpgError, RunConfig> {
   return resolveConfig({ base, variants: args.variants, sets: args.sets });
 }
 
+/**
+ * The stage schedules a config implies, built once before anything is written, so that values the
+ * codecs accept but a schedule refuses (e.g. a 1-step pre-training) fail at the start, not mid-run.
+ */
+export function checkSchedules(config: RunConfig): E.Either<EpgError, void> {
+  const attempt = (field: string, f: () => unknown): E.Either<EpgError, void> => {
+    try {
+      f();
+      return E.right(undefined);
+    } catch (e) {
+      return E.left(epgError('config', `config field ${field} is refused by its schedule (${(e as Error).message})`, 'use a longer run'));
+    }
+  };
+  const p = config.pretrain;
+  if (p) {
+    const r = attempt('pretrain.steps', () => pretrainConfig(p.variant, { totalSteps: p.steps, ...(p.lr !== null ? { lr: p.lr } : {}) }));
+    if (E.isLeft(r)) return r;
+  }
+  const c = config.consistency;
+  return c ? attempt('consistency.steps', () => cmShortRun(c.steps)) : E.right(undefined);
+}
+
 /** Runs epg-train; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: CliHooks = {}): Promise<number> {
   try {
@@ -73,6 +97,8 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
     if (args.command === 'finetune' && config.right[args.objective!] === null) {
       throw epgError('config', `finetune --objective ${args.objective}: this config has no ${args.objective} section`, `use a preset with one, or --set ${args.objective}=… `);
     }
+    const schedules = checkSchedules(config.right);
+    if (E.isLeft(schedules)) throw schedules.left;
     if (args.dryRun) {
       io.out(JSON.stringify(config.right, null, 2));
       return 0;
