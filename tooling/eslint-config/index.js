@@ -16,15 +16,22 @@ const allowedEpgDeps = {
   metrics: ['tensor', 'schedules', 'data'],
   runs: ['tensor'],
 };
+/**
+ * Extra packages a package's bench/ may import: a benchmark measures a real workload, so it may compose
+ * a concrete network with the package under test. Package code (src/) never does.
+ */
+const benchExtraDeps = {
+  diffusion: ['vit'],
+};
 /** Packages allowed to read files or the environment. */
 const ioPackages = new Set(['tensor', 'tensor-native', 'data', 'metrics', 'runs']);
 const allPackages = Object.keys(allowedEpgDeps);
 
-function boundaryRules(kind, name) {
+function boundaryRules(kind, name, extra = []) {
   const patterns = [];
   const paths = [];
   if (kind === 'package') {
-    const forbidden = allPackages.filter((p) => p !== name && !allowedEpgDeps[name].includes(p));
+    const forbidden = allPackages.filter((p) => p !== name && !allowedEpgDeps[name].includes(p) && !extra.includes(p));
     for (const p of forbidden) {
       patterns.push({
         group: [`@epg/${p}`, `@epg/${p}/*`],
@@ -82,7 +89,17 @@ function epgConfig({ kind, name }) {
         ],
       },
     },
+    {
+      // Benchmarks may also compose the concrete packages of benchExtraDeps.
+      files: ['bench/**'],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          { patterns: boundaryRules(kind, name, benchExtraDeps[name] ?? [])['no-restricted-imports'][1].patterns },
+        ],
+      },
+    },
   );
 }
 
-module.exports = { epgConfig, allowedEpgDeps };
+module.exports = { epgConfig, allowedEpgDeps, benchExtraDeps };

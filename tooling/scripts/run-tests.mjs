@@ -16,6 +16,12 @@ const resultFiles = () =>
   );
 for (const { file } of resultFiles()) rmSync(file, { force: true });
 
+// The citation check first (docs/architecture.md, "Citations"): its own test, then the repository.
+const node = (script, extra = []) => spawnSync(process.execPath, [...extra, join(root, 'tooling', 'scripts', script)], { cwd: root, stdio: 'inherit' });
+const citationTest = node('check-citations.test.mjs', ['--test']);
+const citationCheck = node('check-citations.mjs');
+const citationsOk = citationTest.status === 0 && citationCheck.status === 0;
+
 const args = ['turbo', 'run', 'lint', 'typecheck', 'test', ...process.argv.slice(2)];
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1' };
 const run = spawnSync('pnpm', ['exec', ...args], { cwd: root, stdio: 'inherit', env });
@@ -31,5 +37,6 @@ for (const { name, file } of resultFiles()) {
 }
 console.log('\nTest summary by package and backend:');
 console.log(lines.join('\n'));
+console.log(`citation check: ${citationsOk ? 'passed' : 'FAILED (see the top of the output)'}`);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(run.status === 0 && failed === 0 ? 0 : 1);
+process.exit(run.status === 0 && failed === 0 && citationsOk ? 0 : 1);

@@ -14,3 +14,13 @@ export type {
   SamplerOptions,
   Sampler,
 } from './types';
+export { checkSigmas, fillSigmas, timeValues, scaleRows, rowTensor, checkImages } from './host';
+export {
+  networkInput,
+  x0Scalings,
+  edmPreconditioning,
+  boundaryPreconditioning,
+  precondition,
+  encoderAt,
+} from './precondition';
+export type { NetworkInput } from './precondition';

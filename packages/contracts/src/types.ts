@@ -41,11 +41,14 @@ export type NetworkFn = (
   call?: NetworkCall,
 ) => tf.Tensor4D; // [B, H, W, C]
 
-/** What an encoder returns: the LayerNorm'd [CLS] z [B, D] and, with a projection head, its output [B, O]. */
-export interface EncoderOutput {
+/**
+ * What an encoder returns: the LayerNorm'd [CLS] z [B, D] and, with a projection head, its output [B, O].
+ * A type alias (not an interface) so that `tf.tidy(() => encoder(...))` accepts it as a TensorContainer.
+ */
+export type EncoderOutput = {
   readonly cls: tf.Tensor2D;
   readonly proj?: tf.Tensor2D;
-}
+};
 
 /** A pre-training encoder at the network level: (c_in·x, time value, labels) → {cls, proj}. */
 export type EncoderFn = (xIn: tf.Tensor4D, time: TimeValues, labels?: tf.Tensor1D) => EncoderOutput;

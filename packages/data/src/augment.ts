@@ -1,5 +1,5 @@
 /**
- * The MoCo v3 / BYOL asymmetric augmentation pair (moco-v3 main_moco.py `augmentation1`/`augmentation2`;
+ * The MoCo v3 / BYOL asymmetric augmentation pair (docs/method.md §4.3; moco-v3 main_moco.py `augmentation1`/`augmentation2`;
  * rRCM dataset.py), on host float32 buffers, seeded per sample. Ops follow torchvision's definitions
  * (transforms.RandomResizedCrop.get_params; functional resized_crop = crop, then Pillow-style
  * antialiased bilinear resize of the crop; adjust_* on [0, 1] images). Differences from the PIL

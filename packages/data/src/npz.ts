@@ -92,7 +92,7 @@ export function encodeNpy(array: NpyArray): Uint8Array {
 
 /** Parses a .npy file's bytes; `where` names it in errors. */
 export function parseNpy(bytes: Uint8Array, where = '.npy data'): NpyArray {
-  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw new DataError(`${where} is not a .npy array (bad magic)`);
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw new DataError(`${where} is not a .npy array (bad magic)`, 'format');
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number;
@@ -103,21 +103,21 @@ export function parseNpy(bytes: Uint8Array, where = '.npy data'): NpyArray {
   } else if (major === 2 || major === 3) {
     headerLen = view.getUint32(8, true);
     start = 12;
-  } else throw new DataError(`${where}: .npy format version ${major} is not supported (1–3 are)`);
+  } else throw new DataError(`${where}: .npy format version ${major} is not supported (1–3 are)`, 'format');
   const header = Buffer.from(bytes.buffer, bytes.byteOffset + start, headerLen).toString(major === 3 ? 'utf8' : 'latin1');
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new DataError(`${where}: malformed .npy header ${JSON.stringify(header.trim())}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new DataError(`${where}: malformed .npy header ${JSON.stringify(header.trim())}`, 'format');
   const dtype = FROM_DESCR[descr];
-  if (!dtype) throw new DataError(`${where}: dtype '${descr}' is not supported; convert with arr.astype('<f4') (or uint8, <i4, <i8, <f8)`);
-  if (fortran === 'True') throw new DataError(`${where}: Fortran-order arrays are not supported; save np.ascontiguousarray(arr)`);
+  if (!dtype) throw new DataError(`${where}: dtype '${descr}' is not supported; convert with arr.astype('<f4') (or uint8, <i4, <i8, <f8)`, 'format');
+  if (fortran === 'True') throw new DataError(`${where}: Fortran-order arrays are not supported; save np.ascontiguousarray(arr)`, 'format');
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new DataError(`${where}: bad shape (${shapeText})`);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new DataError(`${where}: bad shape (${shapeText})`, 'format');
   const dataStart = start + headerLen;
   const nbytes = product(shape) * ITEMSIZE[dtype];
   if (bytes.length - dataStart !== nbytes) {
-    throw new DataError(`${where}: shape (${shape.join(', ')}) of ${dtype} needs ${nbytes} bytes but ${bytes.length - dataStart} follow the header (truncated?)`);
+    throw new DataError(`${where}: shape (${shape.join(', ')}) of ${dtype} needs ${nbytes} bytes but ${bytes.length - dataStart} follow the header (truncated?)`, 'format');
   }
   return { dtype, shape, data: typedFor(dtype, bytes.subarray(dataStart)) };
 }
@@ -229,12 +229,12 @@ function readEntry(fd: number, entry: CentralEntry): Buffer {
  * Throws a DataError naming the file.
  */
 export function readNpz(path: string): Map<string, NpyArray> {
-  if (!existsSync(path)) throw new DataError(`npz file ${path} does not exist: check the path`);
+  if (!existsSync(path)) throw new DataError(`npz file ${path} does not exist: check the path`, 'io');
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new DataError(`cannot open npz file ${path}: ${(e as Error).message}`);
+    throw new DataError(`cannot open npz file ${path}: ${(e as Error).message}`, 'io');
   }
   try {
     const entries = readCentralDirectory(fd, fstatSync(fd).size);
@@ -247,7 +247,7 @@ export function readNpz(path: string): Map<string, NpyArray> {
     return out;
   } catch (e) {
     if (e instanceof DataError) throw e;
-    throw new DataError(`cannot read npz file ${path}: ${(e as Error).message}`);
+    throw new DataError(`cannot read npz file ${path}: ${(e as Error).message}`, 'io');
   } finally {
     closeSync(fd);
   }
@@ -278,7 +278,7 @@ export function writeNpz(path: string, arrays: Record<string, NpyArray>, opts: W
   try {
     fd = openSync(tmp, 'w');
   } catch (e) {
-    throw new DataError(`cannot write npz file ${path}: ${(e as Error).message} (does the folder exist?)`);
+    throw new DataError(`cannot write npz file ${path}: ${(e as Error).message} (does the folder exist?)`, 'io');
   }
   let position = 0;
   const put = (b: Uint8Array) => {
@@ -381,7 +381,7 @@ export function writeNpz(path: string, arrays: Record<string, NpyArray>, opts: W
   } catch (e) {
     try { closeSync(fd); } catch { /* already closed */ }
     if (existsSync(tmp)) unlinkSync(tmp);
-    throw new DataError(`cannot write npz file ${path}: ${(e as Error).message}`);
+    throw new DataError(`cannot write npz file ${path}: ${(e as Error).message}`, 'io');
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Whole-set preprocessing on host bytes: padding or resizing to a target size, channel count,
- * and the normalisations of METHOD_SPEC §4.3. MNIST-like sets are 28×28; the ViT patch grids
+ * and the normalisations of docs/method.md §4.3. MNIST-like sets are 28×28; the ViT patch grids
  * want 32×32, and we pad 2 black pixels on each side by default (every digit pixel is kept
  * exactly; resizing would blur strokes). `resizeImageSet` is the alternative.
  */

@@ -1,7 +1,9 @@
 /**
  * Shared shapes of @epg/data. Image layout everywhere is NHWC (channels last); pixels on the host
- * are uint8, tensors are float32 (see docs/CONTRACTS: @epg/metrics consumes these types).
+ * are uint8, tensors are float32 (@epg/metrics consumes these types).
  */
+
+import { EpgError, type EpgErrorKind } from '@epg/tensor';
 
 /** A labelled set of images held in memory. */
 export interface ImageSet {
@@ -28,8 +30,15 @@ export interface NpyArray {
 }
 
 /** A data problem a user can act on: the message names the file or option and the fix. */
-export class DataError extends Error {
+/**
+ * A user-fixable problem with data (a missing or corrupt file, a bad option): an EpgError (tagged, with
+ * a kind; docs/architecture.md, "Errors"). The kind defaults to 'config'; file problems say 'io' or 'format'.
+ */
+export class DataError extends EpgError {
   override readonly name = 'DataError';
+  constructor(message: string, kind: EpgErrorKind = 'config') {
+    super(kind, message);
+  }
 }
 
 /** Bytes of one image (H×W×C) of a set. */

@@ -6,12 +6,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { measure, printTable, withRatios, type Row } from '@epg/bench';
 import { initBackend } from '@epg/tensor';
-import { samplingSigmas } from '@epg/schedules';
-import { classifierFreeGuidance, latentsFromSeeds, sampleEuler, sampleHeun, type Denoiser } from '../src';
+import { noiseSpace, shiftedGrid } from '@epg/schedules';
+import { fillSigmas, type Denoiser } from '@epg/contracts';
+import { classifierFreeGuidance, latentsFromSeeds, sampleEuler, sampleHeun } from '../src';
 
 const oracle: Denoiser = (x, sigma) =>
   tf.tidy(() => {
-    const s = sigma.dataSync()[0];
+    const s = sigma[0];
     return tf.mul(x, 0.25 / (0.25 + s * s)) as tf.Tensor4D;
   });
 
@@ -22,9 +23,10 @@ async function main(): Promise<void> {
     for (const [batch, size] of [[8, 64], [1, 256]] as const) {
       const shape = `${batch}x${size}x${size}x3`;
       const latents = latentsFromSeeds(Array.from({ length: batch }, (_, i) => i), [size, size, 3]);
-      const sigmas = samplingSigmas(32, { shift: size / 64 });
+      const space = noiseSpace(size);
+      const sigmas = shiftedGrid(space, 32);
       const labels = tf.fill([batch], 1, 'int32') as tf.Tensor1D;
-      const guided = classifierFreeGuidance(oracle, { scale: 2.5, nullLabel: 10, interval: { shift: size / 64 } });
+      const guided = classifierFreeGuidance(oracle, { scale: 2.5, nullLabel: 10, space });
       const time = async (name: string, f: () => tf.Tensor) => {
         const t = await measure(
           () => {
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
       await time('62 bare denoiser calls', () =>
         tf.tidy(() => {
           let x: tf.Tensor4D = latents;
-          for (let i = 0; i < 62; i++) x = oracle(x, tf.fill([batch], sigmas[i % 32]) as tf.Tensor1D);
+          for (let i = 0; i < 62; i++) x = oracle(x, fillSigmas(batch, sigmas[i % 32]));
           return x;
         }),
       );

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { samplingSigmas } from '@epg/schedules';
+import { noiseSpace, shiftedGrid } from '@epg/schedules';
+import type { Denoiser } from '@epg/contracts';
 import { ParameterStore, RandomStream, nativeKernelsActive } from '@epg/tensor';
 import { tinyNet } from './__fixtures__/tiny-net';
 import {
@@ -9,7 +10,6 @@ import {
   sampleEdmStochastic,
   sampleHeun,
   x0Denoiser,
-  type Denoiser,
 } from './index';
 
 /**
@@ -21,10 +21,11 @@ describe('per-sample seeds: batch-size independence of sampling', () => {
   const labels = [0, 1, 2, 0, 1, 2, 0, 1];
   let store: ParameterStore;
   let denoiser: Denoiser;
+  const space = noiseSpace(8, { shift: 'none' });
   beforeAll(() => {
     store = ParameterStore.create();
     const net = tinyNet(store, RandomStream.fromSeed(2024), { pixels: 64, hidden: 32, numClasses: 4, timeScale: 1 / 250 });
-    denoiser = classifierFreeGuidance(x0Denoiser(net), { scale: 2.5, nullLabel: 3, interval: { shift: 1 } });
+    denoiser = classifierFreeGuidance(x0Denoiser(net, space), { scale: 2.5, nullLabel: 3, space });
   });
   afterAll(() => store.dispose());
 
@@ -32,7 +33,7 @@ describe('per-sample seeds: batch-size independence of sampling', () => {
     const s = idx.map((i) => seeds[i]);
     const latents = latentsFromSeeds(s, [8, 8, 1]);
     const cond = { labels: tf.tensor1d(idx.map((i) => labels[i]), 'int32') };
-    const sigmas = samplingSigmas(10, { shift: 1 });
+    const sigmas = shiftedGrid(space, 10);
     const r = stochastic
       ? sampleEdmStochastic(denoiser, latents, sigmas, { cond, sChurn: 5, noise: PerSampleNoise.fromSeeds(s, 'churn') })
       : sampleHeun(denoiser, latents, sigmas, { cond });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { noiseShift, samplingSigmas } from '@epg/schedules';
+import { noiseSpace, shiftedGrid } from '@epg/schedules';
+import type { Denoiser, NetworkFn } from '@epg/contracts';
 import { expectClose, expectNoLeak } from '@epg/tensor/testing';
 import {
   classifierFreeGuidance,
@@ -7,9 +8,11 @@ import {
   latentsFromSeeds,
   sampleHeun,
   x0Denoiser,
-  type Denoiser,
-  type NetworkFn,
 } from './index';
+
+const sig = (...v: number[]) => Float64Array.from(v);
+const at256 = noiseSpace(256); // shift 4, interval (0.19, 1.61]
+const plainCfg = noiseSpace(64, { guidanceInterval: null });
 
 /** D_c = x·0 + label/10, D_u (label 10) = 1: easy to read guided values off. */
 const labelDenoiser: Denoiser = (x, _sigma, cond) =>
@@ -21,36 +24,36 @@ const labelDenoiser: Denoiser = (x, _sigma, cond) =>
 describe('classifierFreeGuidance', () => {
   it('inside the interval: D_u + s(D_c − D_u); outside: D_c alone, one pass', async () => {
     const counter = createEvaluationCounter();
-    const G = classifierFreeGuidance(labelDenoiser, { scale: 2.5, nullLabel: 10, interval: { shift: 4 }, counter });
+    const G = classifierFreeGuidance(labelDenoiser, { scale: 2.5, nullLabel: 10, space: at256, counter });
     await expectNoLeak(() =>
       tf.tidy(() => {
         const x = tf.zeros([3, 2, 2, 1]) as tf.Tensor4D;
         const labels = tf.tensor1d([2, 5, 7], 'int32');
         // σ = 0.76 (= 0.19·4, excluded), 3.0 and 6.43 (inside; the bounds themselves are pinned in @epg/schedules).
-        const out = G(x, tf.tensor1d([0.76, 3.0, 6.43]), { labels });
+        const out = G(x, sig(0.76, 3.0, 6.43), { labels });
         const dU = 1;
         const want = [0.2, dU + 2.5 * (0.5 - dU), dU + 2.5 * (0.7 - dU)].flatMap((v) => [v, v, v, v]);
         expectClose(out, want, { rtol: 1e-6, atol: 1e-6 });
         expect(counter).toEqual({ conditional: 1, unconditional: 1 });
-        G(x, tf.tensor1d([0.5, 0.5, 0.5]), { labels });
+        G(x, sig(0.5, 0.5, 0.5), { labels });
         expect(counter).toEqual({ conditional: 2, unconditional: 1 });
       }),
     );
   });
-  it('interval null = plain CFG at every σ; scale 1 = conditional', () => {
+  it('no interval in the space = plain CFG at every σ; scale 1 = conditional', () => {
     tf.tidy(() => {
       const x = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
       const labels = tf.tensor1d([4], 'int32');
-      const plain = classifierFreeGuidance(labelDenoiser, { scale: 3, nullLabel: 10, interval: null });
-      expectClose(plain(x, tf.tensor1d([100]), { labels }), [1 + 3 * (0.4 - 1)], { rtol: 1e-6 });
-      const one = classifierFreeGuidance(labelDenoiser, { scale: 1, nullLabel: 10, interval: null });
-      expectClose(one(x, tf.tensor1d([1]), { labels }), [0.4], { rtol: 1e-6 });
+      const plain = classifierFreeGuidance(labelDenoiser, { scale: 3, nullLabel: 10, space: plainCfg });
+      expectClose(plain(x, sig(100), { labels }), [1 + 3 * (0.4 - 1)], { rtol: 1e-6 });
+      const one = classifierFreeGuidance(labelDenoiser, { scale: 1, nullLabel: 10, space: plainCfg });
+      expectClose(one(x, sig(1), { labels }), [0.4], { rtol: 1e-6 });
     });
   });
   it('needs labels and a valid null label', () => {
-    const G = classifierFreeGuidance(labelDenoiser, { scale: 2, nullLabel: 10 });
-    tf.tidy(() => expect(() => G(tf.zeros([1, 1, 1, 1]), tf.tensor1d([1]))).toThrow(/needs cond.labels/));
-    expect(() => classifierFreeGuidance(labelDenoiser, { scale: 2, nullLabel: -1 })).toThrow(/nullLabel/);
+    const G = classifierFreeGuidance(labelDenoiser, { scale: 2, nullLabel: 10, space: at256 });
+    tf.tidy(() => expect(() => G(tf.zeros([1, 1, 1, 1]), sig(1))).toThrow(/needs cond.labels/));
+    expect(() => classifierFreeGuidance(labelDenoiser, { scale: 2, nullLabel: -1, space: at256 })).toThrow(/nullLabel/);
   });
 });
 
@@ -64,9 +67,9 @@ describe('NFE accounting (§6, §9 Q7)', () => {
   const run = (appendZero: boolean) => {
     networkCalls = 0;
     const counter = createEvaluationCounter();
-    const shift = noiseShift(256);
-    const guided = classifierFreeGuidance(x0Denoiser(net), { scale: 2.5, nullLabel: 1000, interval: { shift }, counter });
-    const sigmas = samplingSigmas(32, { shift, appendZero });
+    const guided = classifierFreeGuidance(x0Denoiser(net, at256), { scale: 2.5, nullLabel: 1000, space: at256, counter });
+    const grid = shiftedGrid(at256, 32);
+    const sigmas = appendZero ? Float64Array.from([...grid, 0]) : grid;
     const latents = latentsFromSeeds([0], [256, 256, 3]);
     const labels = tf.tensor1d([207], 'int32');
     const { x, nfe } = sampleHeun(guided, latents, sigmas, { cond: { labels } });

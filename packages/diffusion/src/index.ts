@@ -1,10 +1,8 @@
-export type { Cond, Denoiser, NetworkFn } from './types';
 export { x0Denoiser, edmDenoiser, boundaryDenoiser } from './precondition';
-export type { PreconditionOptions, BoundaryDenoiserOptions } from './precondition';
 export { classifierFreeGuidance, createEvaluationCounter } from './guidance';
 export type { EvaluationCounter, GuidanceOptions } from './guidance';
 export { sampleEuler, sampleHeun, sampleEdmStochastic } from './samplers';
-export type { Sampler, SamplerOptions, ChurnOptions, SampleResult } from './samplers';
+export type { ChurnOptions } from './samplers';
 export { PerSampleNoise, latentsFromSeeds } from './noise';
 export {
   EPG_DM_CONFIG,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { dmLossWeights, edmLossWeight, karrasSigmas, lognormalSigma, snapToGrid } from '@epg/schedules';
+import { dmLossWeights, edmLossWeight, karrasSigmas, lognormalSigma, noiseSpace, snapToGrid } from '@epg/schedules';
+import type { Denoiser } from '@epg/contracts';
 import { AdamW, ParameterStore, RandomStream, normalTensor } from '@epg/tensor';
 import { expectClose, expectNoLeak } from '@epg/tensor/testing';
 import { tinyNet } from './__fixtures__/tiny-net';
@@ -10,15 +11,17 @@ import {
   diffusionTrainStep,
   sampleTrainingSigmas,
   x0Denoiser,
-  type Denoiser,
 } from './index';
 
+const at256 = noiseSpace(256); // shift 4
+const unshifted = noiseSpace(64); // shift 1
+
 describe('sampleTrainingSigmas', () => {
-  it('EPG default: lognormal(−1.2, 1.6) snapped to the 1280 grid, ×shift, w = 1/(σ_j − σ_{j+1})', () => {
-    expect(EPG_DM_CONFIG).toEqual({ noise: { kind: 'lognormal-grid', pMean: -1.2, pStd: 1.6, gridSize: 1280 }, weighting: 'grid-delta', shift: 1 });
+  it('EPG default: lognormal(−1.2, 1.6) snapped to the 1280 grid, ×space.shift, w = 1/(σ_j − σ_{j+1})', () => {
+    expect(EPG_DM_CONFIG).toEqual({ noise: { kind: 'lognormal-grid', pMean: -1.2, pStd: 1.6, gridSize: 1280 }, weighting: 'grid-delta' });
     const grid = karrasSigmas(1280);
     const w = dmLossWeights(1280);
-    const got = sampleTrainingSigmas(RandomStream.fromSeed(7), 64, { ...EPG_DM_CONFIG, shift: 4 });
+    const got = sampleTrainingSigmas(RandomStream.fromSeed(7), 64, at256, EPG_DM_CONFIG);
     const z = RandomStream.fromSeed(7);
     for (let i = 0; i < 64; i++) {
       const j = snapToGrid(lognormalSigma(z.normal()), grid);
@@ -28,9 +31,9 @@ describe('sampleTrainingSigmas', () => {
     }
   });
   it('EDM: continuous lognormal(−1.2, 1.2) with λ(σ); uniform weights; the log-σ moments match', () => {
-    expect(EDM_CONFIG).toEqual({ noise: { kind: 'lognormal', pMean: -1.2, pStd: 1.2 }, weighting: 'edm', shift: 1 });
+    expect(EDM_CONFIG).toEqual({ noise: { kind: 'lognormal', pMean: -1.2, pStd: 1.2 }, weighting: 'edm' });
     const n = 20000;
-    const r = sampleTrainingSigmas(RandomStream.fromSeed(3), n, EDM_CONFIG);
+    const r = sampleTrainingSigmas(RandomStream.fromSeed(3), n, unshifted, EDM_CONFIG);
     let m = 0;
     let q = 0;
     let wrongWeights = 0;
@@ -43,12 +46,12 @@ describe('sampleTrainingSigmas', () => {
     m /= n;
     expect(Math.abs(m + 1.2)).toBeLessThan((4 * 1.2) / Math.sqrt(n));
     expect(Math.abs(Math.sqrt(q / n - m * m) - 1.2)).toBeLessThan(0.03);
-    const u = sampleTrainingSigmas(RandomStream.fromSeed(3), 5, { ...EDM_CONFIG, weighting: 'uniform' });
+    const u = sampleTrainingSigmas(RandomStream.fromSeed(3), 5, unshifted, { ...EDM_CONFIG, weighting: 'uniform' });
     expect(Array.from(u.weight)).toEqual([1, 1, 1, 1, 1]);
   });
   it('rejects inconsistent configs', () => {
-    expect(() => sampleTrainingSigmas(RandomStream.fromSeed(1), 2, { ...EDM_CONFIG, weighting: 'grid-delta' })).toThrow(/needs noise.kind 'lognormal-grid'/);
-    expect(() => sampleTrainingSigmas(RandomStream.fromSeed(1), 2, { ...EPG_DM_CONFIG, shift: 0 })).toThrow(/shift must be > 0/);
+    expect(() => sampleTrainingSigmas(RandomStream.fromSeed(1), 2, unshifted, { ...EDM_CONFIG, weighting: 'grid-delta' })).toThrow(/needs noise.kind 'lognormal-grid'/);
+    expect(() => sampleTrainingSigmas(RandomStream.fromSeed(1), 2, undefined as unknown as typeof at256)).toThrow(/needs the noise space of the resolution: pass noiseSpace\(resolution\)/);
   });
 });
 
@@ -59,13 +62,13 @@ describe('denoisingLoss', () => {
     const s = 0.4;
     const D: Denoiser = (x, sigma) =>
       tf.tidy(() => {
-        const k = Array.from(sigma.dataSync(), (v) => (s * s) / (s * s + v * v));
+        const k = Array.from(sigma, (v) => (s * s) / (s * s + v * v));
         return tf.add(tf.mul(tf.sub(x, mu), tf.tensor4d(k, [k.length, 1, 1, 1])), mu) as tf.Tensor4D;
       });
     const rs = RandomStream.fromSeed(11);
     const x0 = normalTensor(rs.child('x'), [3, 2, 2, 1]) as tf.Tensor4D;
     const eps = normalTensor(rs.child('e'), [3, 2, 2, 1]) as tf.Tensor4D;
-    const sigma = [0.05, 1.3, 20];
+    const sigma = Float64Array.from([0.05, 1.3, 20]);
     const weight = [2, 0.5, 7];
     const loss = await expectNoLeak(() => {
       const l = denoisingLoss(D, x0, eps, sigma, weight);
@@ -76,7 +79,7 @@ describe('denoisingLoss', () => {
     });
     const xv = x0.dataSync();
     const ev = eps.dataSync();
-    const want = sigma.map((sg, b) => {
+    const want = Array.from(sigma, (sg, b) => {
       const k = (s * s) / (s * s + sg * sg);
       let acc = 0;
       for (let i = 0; i < 4; i++) acc += ((k - 1) * (xv[b * 4 + i] - mu) + k * sg * ev[b * 4 + i]) ** 2;
@@ -102,19 +105,20 @@ describe('diffusionTrainStep on a toy (tiny MLP, 8 points on a circle, EPG DM lo
   it('lowers a fixed evaluation loss by more than 90% in 150 steps (seeded), leaking nothing', () => {
     const store = ParameterStore.create();
     const net = tinyNet(store, RandomStream.fromSeed(1), { pixels: 2, hidden: 64 });
-    const denoiser = x0Denoiser(net, { timeEncoding: 'edm' });
+    const space = noiseSpace(64, { timeEncoding: 'edm' });
+    const denoiser = x0Denoiser(net, space);
     const optimizer = new AdamW(store, { lr: 3e-3, weightDecay: 0 });
     // Fixed evaluation set: 512 points, σ and weights from the EPG config, fixed noise.
     const evalRs = RandomStream.fromSeed(99);
     const xEval = circleBatch(evalRs.child('x'), 512);
-    const evalSig = sampleTrainingSigmas(evalRs.child('sigma'), 512);
+    const evalSig = sampleTrainingSigmas(evalRs.child('sigma'), 512, space);
     const evalNoise = normalTensor(evalRs.child('noise'), [512, 1, 1, 2]) as tf.Tensor4D;
     const evalLoss = () => tf.tidy(() => tf.mean(denoisingLoss(denoiser, xEval, evalNoise, evalSig.sigma, evalSig.weight)).dataSync()[0]);
     const before = evalLoss();
     const baseline = tf.memory().numTensors;
     for (let step = 0; step < 150; step++) {
       const x0 = circleBatch(RandomStream.derive(5, step, 'data'), 64);
-      const r = diffusionTrainStep({ store, optimizer, denoiser, x0, rs: RandomStream.derive(5, step, 'diffusion') });
+      const r = diffusionTrainStep({ store, optimizer, denoiser, space, x0, rs: RandomStream.derive(5, step, 'diffusion') });
       x0.dispose();
       expect(r.skipped).toBe(false);
       expect(tf.memory().numTensors).toBe(baseline);

@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { karrasSigmas, samplingSigmas } from '@epg/schedules';
+import { karrasSigmas, noiseSpace, samplingSigmas, shiftedGrid } from '@epg/schedules';
 import { expectNoLeak } from '@epg/tensor/testing';
+import type { Denoiser, Sampler } from '@epg/contracts';
 import {
   PerSampleNoise,
   latentsFromSeeds,
   sampleEdmStochastic,
   sampleEuler,
   sampleHeun,
-  type Denoiser,
-  type Sampler,
 } from './index';
+
+/** A host σ grid. */
+const grid = (...v: number[]) => Float64Array.from(v);
 
 /** numpy Heun/Euler factors for the Gaussian ODE, from scripts/make_fixtures.py. */
 const fx = JSON.parse(readFileSync(join(__dirname, '__fixtures__', 'samplers.json'), 'utf8')) as {
@@ -29,7 +31,7 @@ const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + f
 function gaussianOracle(mu: number, s: number): Denoiser {
   return (x, sigma) =>
     tf.tidy(() => {
-      const sig = Array.from(sigma.dataSync());
+      const sig = Array.from(sigma);
       const k = sig.map((v) => (s * s) / (s * s + v * v));
       if (k.some((v) => v !== k[0])) throw new Error('test oracle expects one σ per batch');
       return tf.add(tf.mul(tf.sub(x, mu), k[0]), mu) as tf.Tensor4D;
@@ -51,7 +53,7 @@ function moments(v: ArrayLike<number>) {
 describe('oracle: exact denoiser of a Gaussian N(0.2, 0.3²), EPG grid at 256 px (320 → 0.008)', () => {
   const mu = 0.2;
   const s = 0.3;
-  const sigmas = samplingSigmas(32, { shift: 4 });
+  const sigmas = shiftedGrid(noiseSpace(256), 32);
   const seeds = range(64);
   const shape: [number, number, number] = [8, 8, 1]; // 64 images × 64 pixels = 4096 values
 
@@ -136,7 +138,7 @@ describe('oracle: exact denoiser of three 2-D points (posterior mean in closed f
   const mixtureOracle: Denoiser = (x, sigma) =>
     tf.tidy(() => {
       const b = x.shape[0];
-      const sig = sigma.dataSync()[0];
+      const sig = sigma[0];
       const flat = tf.reshape(x, [b, 1, 2]);
       const d2 = tf.sum(tf.square(tf.sub(flat, tf.reshape(A, [1, 3, 2]))), 2); // [B, 3]
       const logits = tf.add(tf.mul(d2, -1 / (2 * sig * sig)), tf.log(tf.tensor1d(probs)));
@@ -191,34 +193,35 @@ describe('sampler mechanics', () => {
     // D = 5 everywhere: one Euler step from σ to σ' gives x' = x + (σ' − σ)(x − D)/σ.
     const five: Denoiser = (x) => tf.fill(x.shape, 5) as tf.Tensor4D;
     const latents = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
-    const a = sampleEuler(five, latents, [2, 1]);
-    const b = sampleEuler(five, latents, [2, 1], { clampX0: null });
+    const a = sampleEuler(five, latents, grid(2, 1));
+    const b = sampleEuler(five, latents, grid(2, 1), { clampX0: null });
     expect(a.x.dataSync()[0]).toBeCloseTo(0.5, 6); // 0 + (1 − 2)(0 − 1)/2
     expect(b.x.dataSync()[0]).toBeCloseTo(2.5, 6);
     tf.dispose([a.x, b.x, latents]);
   });
   it('a trailing σ = 0 makes the last step Euler (x = D) and counts 2n − 1', () => {
     const latents = latentsFromSeeds([1], [2, 2, 1]);
-    const r = sampleHeun(gaussianOracle(0, 0.5), latents, [4, 1, 0], { clampX0: null });
+    const r = sampleHeun(gaussianOracle(0, 0.5), latents, grid(4, 1, 0), { clampX0: null });
     expect(r.nfe).toBe(3);
     tf.dispose([r.x, latents]);
-    const e = sampleEuler(identity, tf.zeros([1, 1, 1, 1]), [3, 2, 1]);
+    const z = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
+    const e = sampleEuler(identity, z, grid(3, 2, 1));
     expect(e.nfe).toBe(2);
-    e.x.dispose();
+    tf.dispose([e.x, z]);
   });
   it('rejects bad grids, bad latents and churn without noise streams', () => {
     const z = tf.zeros([1, 1, 1, 1]) as tf.Tensor4D;
-    expect(() => sampleHeun(identity, z, [1, 2])).toThrow(/must decrease/);
-    expect(() => sampleHeun(identity, z, [2, 0, 0])).toThrow(/0 allowed last/);
-    expect(() => sampleHeun(identity, tf.zeros([1, 2]) as unknown as tf.Tensor4D, [2, 1])).toThrow(/latents passed to sampleHeun/);
-    expect(() => sampleEdmStochastic(identity, z, [2, 1], { sChurn: 1 })).toThrow(/needs options.noise/);
+    expect(() => sampleHeun(identity, z, grid(1, 2))).toThrow(/must decrease/);
+    expect(() => sampleHeun(identity, z, grid(2, 0, 0))).toThrow(/0 allowed last/);
+    tf.tidy(() => expect(() => sampleHeun(identity, tf.zeros([1, 2]) as unknown as tf.Tensor4D, grid(2, 1))).toThrow(/latents passed to sampleHeun/));
+    expect(() => sampleEdmStochastic(identity, z, grid(2, 1), { sChurn: 1 })).toThrow(/needs options.noise/);
     z.dispose();
   });
   it('leaks nothing over a long stochastic run and reports each step', async () => {
     const steps: number[] = [];
     await expectNoLeak(() => {
       const latents = latentsFromSeeds([5, 6], [4, 4, 1]);
-      const r = sampleEdmStochastic(gaussianOracle(0, 0.5), latents, samplingSigmas(40), {
+      const r = sampleEdmStochastic(gaussianOracle(0, 0.5), latents, samplingSigmas(40, { shift: 1 }), {
         sChurn: 10, noise: PerSampleNoise.fromSeeds([5, 6], 'churn'), onStep: ({ step }) => steps.push(step),
       });
       tf.dispose([r.x, latents]);

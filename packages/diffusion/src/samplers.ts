@@ -1,21 +1,15 @@
 /**
- * Samplers with one signature: (denoiser, latents, sigmas, options) → { x, nfe } (METHOD_SPEC §6).
- * `latents` are unit normal; x_T = σ_0·latents. `sigmas` is a descending host grid (float64; shifted by
- * H/64 in EPG, with no 0 appended unless the caller appends one). The step arithmetic runs in float64 on
- * the host; tensors carry only the images. The returned x is at the last σ, un-normalised.
+ * Samplers with one signature, the `Sampler` of @epg/contracts: (denoiser, latents, sigmas, options) →
+ * { x, nfe } (docs/method.md, "Sampling"). `latents` are unit normal; x_T = σ_0·latents. `sigmas` is a
+ * descending host grid of shifted σ (float64; shiftedGrid(space, n) of @epg/schedules, with no 0
+ * appended unless the caller appends one). The step arithmetic runs in float64 on the host; tensors
+ * carry only the images, and the denoiser gets host σ (no read-back). The returned x is at the last σ,
+ * un-normalised.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { epgError } from '@epg/tensor';
+import { fillSigmas, type Denoiser, type SampleResult, type Sampler, type SamplerOptions, type Sigmas } from '@epg/contracts';
 import type { PerSampleNoise } from './noise';
-import type { Cond, Denoiser } from './types';
-
-export interface SamplerOptions {
-  /** Passed to every denoiser call (e.g. labels for CFG). */
-  readonly cond?: Cond;
-  /** Clamp every x̂₀ to [lo, hi] after guidance (default [−1, 1], EPG §6); null turns it off. */
-  readonly clampX0?: readonly [number, number] | null;
-  /** Called after each step with the step index and the new σ (x is only valid during the call). */
-  readonly onStep?: (info: { readonly step: number; readonly sigma: number; readonly x: tf.Tensor4D }) => void;
-}
 
 export interface ChurnOptions {
   /** S_churn (default 0: deterministic). EPG's config: 40. */
@@ -29,15 +23,6 @@ export interface ChurnOptions {
   /** Per-sample streams for the churn noise (required when S_churn > 0): PerSampleNoise.fromSeeds(seeds, 'churn'). */
   readonly noise?: PerSampleNoise;
 }
-
-export interface SampleResult {
-  /** Final images [B, H, W, C]; the caller disposes them. */
-  readonly x: tf.Tensor4D;
-  /** Calls of the denoiser (per-image network evaluations before guidance doubles some). */
-  readonly nfe: number;
-}
-
-export type Sampler = (denoiser: Denoiser, latents: tf.Tensor4D, sigmas: ArrayLike<number>, options?: SamplerOptions) => SampleResult;
 
 /** Euler steps on the probability-flow ODE [EDM Alg. 1 without correction; k-diffusion `sample_euler`]. NFE = n − 1. */
 export const sampleEuler: Sampler = (denoiser, latents, sigmas, options = {}) =>
@@ -58,7 +43,7 @@ export const sampleHeun: Sampler = (denoiser, latents, sigmas, options = {}) =>
 export function sampleEdmStochastic(
   denoiser: Denoiser,
   latents: tf.Tensor4D,
-  sigmas: ArrayLike<number>,
+  sigmas: Sigmas,
   options: SamplerOptions & ChurnOptions = {},
 ): SampleResult {
   return run('sampleEdmStochastic', denoiser, latents, sigmas, options, options, true);
@@ -68,13 +53,13 @@ function run(
   fn: string,
   denoiser: Denoiser,
   latents: tf.Tensor4D,
-  sigmas: ArrayLike<number>,
+  sigmas: Sigmas,
   options: SamplerOptions,
   churn: ChurnOptions,
   heun: boolean,
 ): SampleResult {
   checkGrid(sigmas, fn);
-  if (latents.rank !== 4) throw new RangeError(`latents passed to ${fn} must be NHWC [B, H, W, C], got shape [${latents.shape}]`);
+  if (latents.rank !== 4) throw epgError('shape', `latents passed to ${fn} must be NHWC [B, H, W, C], got shape [${latents.shape}]`, 'pass latentsFromSeeds(seeds, [H, W, C])');
   const batch = latents.shape[0];
   const imageShape = latents.shape.slice(1) as [number, number, number];
   const clamp = options.clampX0 === undefined ? ([-1, 1] as const) : options.clampX0;
@@ -82,17 +67,16 @@ function run(
   const sTmin = churn.sTmin ?? 0;
   const sTmax = churn.sTmax ?? Infinity;
   const sNoise = churn.sNoise ?? 1;
-  if (sChurn > 0 && !churn.noise) throw new RangeError(`${fn} with sChurn > 0 needs options.noise (PerSampleNoise.fromSeeds(seeds, 'churn'))`);
+  if (sChurn > 0 && !churn.noise) throw epgError('config', `${fn} with sChurn > 0 needs options.noise`, "pass noise: PerSampleNoise.fromSeeds(seeds, 'churn')");
   if (churn.noise && churn.noise.batchSize !== batch) {
-    throw new RangeError(`${fn}: options.noise has ${churn.noise.batchSize} streams for a batch of ${batch}`);
+    throw epgError('shape', `${fn}: options.noise has ${churn.noise.batchSize} streams for a batch of ${batch}`, 'make the churn noise from the same seeds as the latents');
   }
   const steps = sigmas.length - 1;
   let nfe = 0;
 
   /** x̂₀ = clamp(D(x, σ)); counts the call. */
   const denoise = (x: tf.Tensor4D, sigma: number): tf.Tensor4D => {
-    const s = tf.fill([batch], sigma) as tf.Tensor1D;
-    const d = denoiser(x, s, options.cond);
+    const d = denoiser(x, fillSigmas(batch, sigma), options.cond);
     nfe += 1;
     return clamp ? tf.clipByValue(d, clamp[0], clamp[1]) : d;
   };
@@ -128,14 +112,14 @@ function run(
   return { x, nfe };
 }
 
-function checkGrid(sigmas: ArrayLike<number>, fn: string): void {
-  if (sigmas.length < 1) throw new RangeError(`sigmas passed to ${fn} must hold at least σ_max`);
+function checkGrid(sigmas: Sigmas, fn: string): void {
+  if (sigmas.length < 1) throw epgError('config', `sigmas passed to ${fn} must hold at least σ_max`, 'pass shiftedGrid(space, n)');
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];
     const last = i === sigmas.length - 1;
     if (!(Number.isFinite(s) && (s > 0 || (last && s === 0)))) {
-      throw new RangeError(`sigmas passed to ${fn} must be finite and > 0 (0 allowed last), got ${s} at index ${i}`);
+      throw epgError('config', `sigmas passed to ${fn} must be finite and > 0 (0 allowed last), got ${s} at index ${i}`, 'pass shiftedGrid(space, n)');
     }
-    if (i > 0 && !(s < sigmas[i - 1])) throw new RangeError(`sigmas passed to ${fn} must decrease, got ${sigmas[i - 1]} then ${s} at index ${i}`);
+    if (i > 0 && !(s < sigmas[i - 1])) throw epgError('config', `sigmas passed to ${fn} must decrease, got ${sigmas[i - 1]} then ${s} at index ${i}`, 'pass a descending grid such as shiftedGrid(space, n)');
   }
 }

@@ -13,7 +13,7 @@
 import { measure, printTable, quick, withRatios, type Row } from '@epg/bench';
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix, CholeskyDecomposition, EigenvalueDecomposition } from 'ml-matrix';
-import { initBackend, RandomStream } from '@epg/tensor';
+import { initBackend, orThrow, RandomStream } from '@epg/tensor';
 import { loadMnist } from '@epg/data';
 import { createDomainExtractor, decodeDomainWeights } from '../src/domain-extractor';
 import { initDomainClassifier } from '../src/domain-classifier';
@@ -41,10 +41,11 @@ function mlMatrixTraceSqrt(a: Float64Array, b: Float64Array, n: number): number 
 }
 
 async function main(): Promise<void> {
-  const report = await initBackend({ force: process.env.EPG_BACKEND || 'wasm', log: null });
+  // EPG_BACKEND, or automatic: cpu with native kernels first (when built), else wasm
+  const report = await initBackend({ log: null });
   console.log(`backend: ${tf.getBackend()} (${report.reason ?? ''})`);
   const n = quick() ? 1000 : 10000;
-  const test = loadMnist('test');
+  const test = orThrow(loadMnist('test'));
   const src28: PixelSource = { ...test, count: n, images: test.images.subarray(0, n * 784) };
   const padded = new Uint8Array(n * 1024);
   for (let i = 0; i < n; i++) for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) padded[i * 1024 + (y + 2) * 32 + x + 2] = src28.images[i * 784 + y * 28 + x];
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   const cached = join(defaultCacheDir(), 'domain-mnist-v1.safetensors');
   const store = existsSync(cached) ? decodeDomainWeights(readFileSync(cached), cached).store : initDomainClassifier(RandomStream.fromSeed(0)).eval();
   const domain = createDomainExtractor(store, 'mnist', 'bench');
-  const train = loadMnist('train');
+  const train = orThrow(loadMnist('train'));
   const ref = computeStatistics(domain, { ...train, count: 10000, images: train.images.subarray(0, 10000 * 784) });
 
   const rows: Row[] = [];

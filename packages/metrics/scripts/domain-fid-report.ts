@@ -4,7 +4,7 @@
  *   pnpm tsx scripts/domain-fid-report.ts [mnist|fashion-mnist ...] [--train-count N]
  * Prints one line per comparison with the FID, image counts and seconds.
  */
-import { initBackend, RandomStream } from '@epg/tensor';
+import { initBackend, orThrow, RandomStream } from '@epg/tensor';
 import { gaussianBlur, loadFashionMnist, loadMnist, type ImageSet } from '@epg/data';
 import { ensureDomainClassifier, type DomainDataset } from '../src/domain-extractor';
 import { computeStatistics, type PixelSource } from '../src/features';
@@ -34,10 +34,10 @@ async function main(): Promise<void> {
   const i = args.indexOf('--train-count');
   const trainCount = i >= 0 ? Number(args.splice(i, 2)[1]) : 60000;
   const datasets = (args.length ? args : ['mnist', 'fashion-mnist']) as DomainDataset[];
-  await initBackend({ force: process.env.EPG_BACKEND || 'wasm' });
+  await initBackend(); // EPG_BACKEND or automatic (cpu with native kernels when built, else wasm)
   for (const d of datasets) {
     const c = ensureDomainClassifier(d, { log: (l) => console.log(l) });
-    const load = d === 'mnist' ? loadMnist : loadFashionMnist;
+    const load = (split: 'train' | 'test') => orThrow(d === 'mnist' ? loadMnist(split) : loadFashionMnist(split));
     const trainFull = load('train');
     const n = Math.min(trainCount, trainFull.count);
     const train: PixelSource = { ...trainFull, count: n, images: trainFull.images.subarray(0, n * 784) };

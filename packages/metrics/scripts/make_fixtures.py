@@ -51,7 +51,7 @@ def fid_pytorch_fid(mu1, s1, mu2, s2, eps=1e-6):
 
 
 def fid_symmetric(mu1, s1, mu2, s2):
-    """METRICS.md §2: tr sqrt(S1 S2) = sum sqrt(eig(S1^1/2 S2 S1^1/2)), negatives clipped."""
+    """docs/metrics-reference.md §2: tr sqrt(S1 S2) = sum sqrt(eig(S1^1/2 S2 S1^1/2)), negatives clipped."""
     w, v = np.linalg.eigh(s1)
     r = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     lam = np.linalg.eigvalsh(r @ s2 @ r)

@@ -1,7 +1,7 @@
 /**
  * Trains (or reads from the cache) the domain classifiers and prints their test accuracy:
  *   pnpm tsx scripts/train-domain-classifier.ts [mnist|fashion-mnist ...] [--cache-dir DIR]
- * Uses the wasm backend unless EPG_BACKEND says otherwise. The eval app calls the same
+ * Uses the cpu backend with native kernels when they are built, else wasm (EPG_BACKEND overrides). The eval app calls the same
  * `ensureDomainClassifier`, so running this once fills the cache it reads.
  */
 import { initBackend } from '@epg/tensor';
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   for (const d of datasets) {
     if (d !== 'mnist' && d !== 'fashion-mnist') throw new Error(`unknown dataset '${d}': use mnist or fashion-mnist`);
   }
-  await initBackend({ force: process.env.EPG_BACKEND || 'wasm' });
+  await initBackend(); // EPG_BACKEND or automatic (cpu with native kernels when built, else wasm)
   for (const d of datasets) {
     const t0 = Date.now();
     const c = ensureDomainClassifier(d, { cacheDir, log: (l) => console.log(l) });

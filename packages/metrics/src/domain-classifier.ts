@@ -1,6 +1,6 @@
 /**
  * A small convolutional classifier for 28×28 grey images (MNIST, Fashion-MNIST): the "domain"
- * feature extractor for Fréchet distances on these datasets (METRICS.md §4, TTUR#24: Inception
+ * feature extractor for Fréchet distances on these datasets (docs/metrics-reference.md §4, TTUR#24: Inception
  * features are not meaningful there). LeNet-style, after Bińkowski et al.'s MMD-GAN `lenet` scorer:
  *
  *   x ∈ [−1, 1], 28×28×1
@@ -12,11 +12,11 @@
  *
  * BatchNorm (batch statistics in training, running averages in eval; ε = 1e−3, momentum 0.9)
  * is what lets two epochs reach 99 % on MNIST. Convolutions carry a custom gradient made of forward convolutions only (the wasm backend has no
- * Conv2DBackpropFilter, TOOLCHAIN.md §12), and dense layers a matMul whose gradient transposes
+ * Conv2DBackpropFilter, docs/toolchain.md §12), and dense layers a matMul whose gradient transposes
  * explicitly (wasm's matMul with transposeA/B runs ≈ 10× slower than the plain one, §7).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ParameterStore, RandomStream, stopGradient, truncatedNormalTensor } from '@epg/tensor';
+import { EpgError, ParameterStore, RandomStream, nativeKernelsActive, stopGradient, truncatedNormalTensor } from '@epg/tensor';
 
 export const DOMAIN_INPUT_SIZE = 28;
 export const DOMAIN_FEATURE_DIM = 128;
@@ -94,16 +94,40 @@ function makeConvSame(inputGrad: boolean) {
 const convWithInputGrad = makeConvSame(true);
 const convWithoutInputGrad = makeConvSame(false);
 
-/** Stride-1 'same' convolution, differentiable on cpu and wasm (HWIO kernel). */
+/**
+ * Stride-1 'same' convolution, differentiable on cpu and wasm (HWIO kernel). With the native cpu
+ * kernels (@epg/tensor-native) tfjs's own gradient runs: its Conv2DBackpropInput/Filter are native
+ * GEMMs there, faster than the transposes the forward-only gradient needs.
+ */
 export function convSame(x: tf.Tensor4D, kernel: tf.Tensor, inputGrad = true): tf.Tensor4D {
+  if (nativeKernelsActive()) return inputGrad ? tf.conv2d(x, kernel as tf.Tensor4D, 1, 'same') : convNoInputGrad(x, kernel as tf.Tensor4D);
   return (inputGrad ? convWithInputGrad : convWithoutInputGrad)(x, kernel as tf.Tensor4D);
 }
 
+/** tfjs's conv2d with its filter gradient only (the first layer needs no input gradient). */
+const convNoInputGrad = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.conv2d(x, kernel, 1, 'same'),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      tf.zerosLike(saved[0]),
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: saved[0], dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: kernel.shape }) as tf.Tensor,
+    ],
+  };
+}) as (x: tf.Tensor4D, kernel: tf.Tensor4D) => tf.Tensor4D;
+
 /**
- * 2×2 stride-2 max-pool with a mask gradient (dy routed to the window's maximum; ties share it):
- * the wasm backend's MaxPoolGrad is ≈ 10× slower than these few elementwise ops.
+ * 2×2 stride-2 max-pool. Off the native kernels it has a mask gradient (dy routed to the window's
+ * maximum; ties share it): the wasm backend's MaxPoolGrad is ≈ 10× slower than these few
+ * elementwise ops. tfjs's MaxPoolGrad (native path) gives a tie to the first maximum only.
  */
-export const maxPool2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
+  // Native cpu kernels have a one-pass MaxPoolGrad (the mask below would cost more there).
+  return nativeKernelsActive() ? tf.maxPool(x, 2, 2, 'valid') : maxPool2Mask(x);
+}
+
+const maxPool2Mask = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
   const y = tf.maxPool(x, 2, 2, 'valid');
   save([x, y]);
@@ -153,7 +177,7 @@ const BN_MOMENTUM = 0.9;
 
 /**
  * BatchNorm over N, H, W (Ioffe & Szegedy 2015) from primitives (tf.batchNorm is not
- * differentiable without scale/offset, TOOLCHAIN.md §12). In training mode it uses the batch's
+ * differentiable without scale/offset, docs/toolchain.md §12). In training mode it uses the batch's
  * moments and moves the running averages (a side effect on the store's buffers).
  */
 function batchNorm(store: ParameterStore, name: string, x: tf.Tensor4D): tf.Tensor4D {
@@ -190,7 +214,7 @@ export type DomainOutputs = {
 export function domainClassifierForward(store: ParameterStore, x: tf.Tensor4D): DomainOutputs {
   const [, h, w, c] = x.shape;
   if (h !== DOMAIN_INPUT_SIZE || w !== DOMAIN_INPUT_SIZE || c !== 1) {
-    throw new RangeError(`domain classifier: expected [B, 28, 28, 1] input, got [${x.shape}]`);
+    throw new EpgError('shape', `domain classifier: expected [B, 28, 28, 1] input, got [${x.shape}]`);
   }
   const p = (n: string) => store.get(n);
   // pooling before BatchNorm and ReLU so those run on a quarter of the values

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeSafetensors, encodeSafetensors, RandomStream, writeFileAtomic, type ParameterStore } from '@epg/tensor';
+import { EpgError, decodeSafetensors, encodeSafetensors, orThrow, RandomStream, writeFileAtomic, type ParameterStore } from '@epg/tensor';
 import { loadFashionMnist, loadMnist } from '@epg/data';
 import {
   DOMAIN_BUFFER_SHAPES,
@@ -50,7 +50,7 @@ export function decodeDomainWeights(buf: Buffer, label: string): { store: Parame
     const t = tensors.get(name);
     if (!t || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       store.dispose();
-      throw new RangeError(`${label}: tensor '${name}' is missing or not of shape [${shape}]; delete the file to retrain`);
+      throw new EpgError('format', `${label}: tensor '${name}' is missing or not of shape [${shape}]; delete the file to retrain`);
     }
     store.get(name).assign(tf.tensor(Float32Array.from(t.data as ArrayLike<number>), [...shape]));
   }
@@ -74,7 +74,7 @@ export function createDomainExtractor(store: ParameterStore, dataset: DomainData
   const fit = opts.fit ?? 'crop';
   const to28 = (pixels: tf.Tensor4D): tf.Tensor4D => {
     const [b, h, w, c] = pixels.shape;
-    if (c !== 1) throw new RangeError(`domain extractor (${dataset}) takes 1-channel images, got ${c} channels`);
+    if (c !== 1) throw new EpgError('shape', `domain extractor (${dataset}) takes 1-channel images, got ${c} channels`);
     if (h === DOMAIN_INPUT_SIZE && w === DOMAIN_INPUT_SIZE) return pixels;
     if (fit === 'crop' && h >= DOMAIN_INPUT_SIZE && w >= DOMAIN_INPUT_SIZE && (h - 28) % 2 === 0 && (w - 28) % 2 === 0) {
       return tf.slice(pixels, [0, (h - 28) / 2, (w - 28) / 2, 0], [b, 28, 28, 1]);
@@ -131,7 +131,7 @@ export function ensureDomainClassifier(dataset: DomainDataset, opts: EnsureDomai
     const id = createHash('sha256').update(buf).digest('hex').slice(0, 8);
     return { store, extractor: createDomainExtractor(store, dataset, id), path, testAccuracy: Number(metadata.test_accuracy), trained: false };
   }
-  const load = dataset === 'mnist' ? loadMnist : loadFashionMnist;
+  const load = (split: 'train' | 'test') => orThrow(dataset === 'mnist' ? loadMnist(split) : loadFashionMnist(split));
   log(`domain classifier (${dataset}): not cached at ${path}; training ${recipe.epochs} epochs`);
   const t0 = Date.now();
   const store = trainDomainClassifier(load('train'), { log, ...recipe });

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageSet } from '@epg/data';
-import { AdamW, RandomStream, trainStep, type ParameterStore } from '@epg/tensor';
+import { EpgError, AdamW, RandomStream, trainStep, type ParameterStore } from '@epg/tensor';
 import { domainClassifierForward, domainPreprocess, initDomainClassifier, DOMAIN_INPUT_SIZE } from './domain-classifier';
 
 /** The part of @epg/data's ImageSet that training and evaluation read. */
@@ -24,10 +24,10 @@ export interface DomainTrainOptions {
 
 function checkGrey28(set: LabelledImages, what: string): void {
   if (set.height !== DOMAIN_INPUT_SIZE || set.width !== DOMAIN_INPUT_SIZE || set.channels !== 1) {
-    throw new RangeError(`${what}: the domain classifier takes 28×28×1 images, got ${set.height}×${set.width}×${set.channels}`);
+    throw new EpgError('shape', `${what}: the domain classifier takes 28×28×1 images, got ${set.height}×${set.width}×${set.channels}`);
   }
   if (set.images.length !== set.count * 784 || set.labels.length !== set.count) {
-    throw new RangeError(`${what}: images/labels lengths do not match count ${set.count}`);
+    throw new EpgError('shape', `${what}: images/labels lengths do not match count ${set.count}`);
   }
 }
 

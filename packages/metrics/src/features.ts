@@ -2,7 +2,7 @@
  * The feature-extractor contract and the loops that run one over a set of images: features for
  * KID / precision-recall, or streaming float64 statistics for the Fréchet distance.
  *
- * Input contract (METRICS.md §3.2–3.3, one convention for every extractor): float32 NHWC pixel
+ * Input contract (docs/metrics-reference.md §3.2–3.3, one convention for every extractor): float32 NHWC pixel
  * values in [0, 255], i.e. uint8 images cast to float. Generated images in [−1, 1] are quantised
  * first with `quantizeUnitRange` (as saving them to PNG would), so real and generated images take
  * the same path.
@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { StatisticsAccumulator, type FeatureStatistics } from './stats';
 import type { FeatureMatrix } from './kid';
+import { EpgError } from '@epg/tensor';
 
 export interface FeatureExtractor {
   /** Identifies network, weights and layer; statistics files record it (e.g. 'inception-v3-fid/pool3'). */
@@ -43,7 +44,7 @@ export interface ExtractOptions {
 function checkSource(src: PixelSource, what: string): void {
   const per = src.height * src.width * src.channels;
   if (!Number.isInteger(src.count) || src.count < 1 || src.images.length !== src.count * per) {
-    throw new RangeError(`${what}: ${src.images.length} bytes do not hold ${src.count} images of ${src.height}×${src.width}×${src.channels}`);
+    throw new EpgError('shape', `${what}: ${src.images.length} bytes do not hold ${src.count} images of ${src.height}×${src.width}×${src.channels}`);
   }
 }
 
@@ -91,7 +92,7 @@ export function computeStatistics(extractor: FeatureExtractor, src: PixelSource,
 
 /**
  * Generated images in [−1, 1] ([B, H, W, C] tensor) → uint8 pixels as a saved PNG would hold them:
- * round((x + 1)·127.5) clipped to [0, 255] (METRICS.md §3.3). Returns host bytes; disposes nothing.
+ * round((x + 1)·127.5) clipped to [0, 255] (docs/metrics-reference.md §3.3). Returns host bytes; disposes nothing.
  */
 export function quantizeUnitRange(x: tf.Tensor4D): Uint8Array {
   return tf.tidy(() => {

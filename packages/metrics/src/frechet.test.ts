@@ -45,7 +45,7 @@ describe('frechetDistance: agreement with pytorch-fid (scipy.linalg.sqrtm) fixtu
       const got = frechetDistance(a, b);
       expect(Number.isFinite(got)).toBe(true);
       expect(Math.abs(got - c.fid_scipy_sqrtm) / c.fid_scipy_sqrtm).toBeLessThan(1e-6);
-      // numpy eigh route (METRICS.md §2): its spurious √(round-off) eigenvalues on singular Σ cost ≈ 3e−8
+      // numpy eigh route (docs/metrics-reference.md §2): its spurious √(round-off) eigenvalues on singular Σ cost ≈ 3e−8
       expect(Math.abs(got - c.fid_symmetric_eigh) / c.fid_symmetric_eigh).toBeLessThan(1e-7);
       // 40-digit mpmath value where the script computed one (small d, incl. a singular Σ₁)
       if (c.fid_mpmath !== undefined) expect(Math.abs(got - c.fid_mpmath) / c.fid_mpmath).toBeLessThan(1e-11);

@@ -2,10 +2,11 @@
  * Fréchet distance between two Gaussians fitted to features (FID when the features are
  * Inception pool3): d² = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁Σ₂)^{1/2}.
  * Source: Heusel et al. 2017 (TTUR); pytorch-fid `calculate_frechet_distance`. Computed in float64
- * with the symmetric formulation of METRICS.md §2 (no sqrtm of a non-symmetric product, no eps).
+ * with the symmetric formulation of docs/metrics-reference.md §2 (no sqrtm of a non-symmetric product, no eps).
  */
 import type { FeatureStatistics } from './stats';
 import { traceSqrtProduct } from './linalg';
+import { EpgError } from '@epg/tensor';
 
 /** Mean and covariance without provenance (e.g. numbers from a test). */
 export interface Gaussian {
@@ -43,12 +44,12 @@ export function assertSameExtractor(a: Gaussian | FeatureStatistics, b: Gaussian
 
 function checkGaussian(g: Gaussian, which: string): number {
   const d = g.mu.length;
-  if (d < 1) throw new RangeError(`${which}: mu is empty`);
+  if (d < 1) throw new EpgError('shape', `${which}: mu is empty`);
   if (g.sigma.length !== d * d) {
-    throw new RangeError(`${which}: sigma has ${g.sigma.length} values, expected ${d}×${d} for mu of length ${d}`);
+    throw new EpgError('shape', `${which}: sigma has ${g.sigma.length} values, expected ${d}×${d} for mu of length ${d}`);
   }
-  for (const v of g.mu) if (!Number.isFinite(v)) throw new RangeError(`${which}: mu contains ${v}`);
-  for (const v of g.sigma) if (!Number.isFinite(v)) throw new RangeError(`${which}: sigma contains ${v}`);
+  for (const v of g.mu) if (!Number.isFinite(v)) throw new EpgError('numeric', `${which}: mu contains ${v}`);
+  for (const v of g.sigma) if (!Number.isFinite(v)) throw new EpgError('numeric', `${which}: sigma contains ${v}`);
   return d;
 }
 
@@ -57,7 +58,7 @@ export function frechetTerms(a: Gaussian | FeatureStatistics, b: Gaussian | Feat
   assertSameExtractor(a, b);
   const d = checkGaussian(a, 'first statistics');
   const d2 = checkGaussian(b, 'second statistics');
-  if (d !== d2) throw new RangeError(`cannot compare statistics of dimension ${d} with dimension ${d2}`);
+  if (d !== d2) throw new EpgError('mismatch', `cannot compare statistics of dimension ${d} with dimension ${d2}`);
   let meanTerm = 0;
   for (let i = 0; i < d; i++) {
     const diff = a.mu[i] - b.mu[i];

@@ -1,4 +1,5 @@
-/**
+
+import { EpgError } from '@epg/tensor';/**
  * Inception Score (Salimans et al. 2016): exp(E_x KL(p(y|x) ‖ p(y))) per split, mean and
  * population std over splits. Source: torch-fidelity `metric_isc.py` and openai/improved-gan:
  * softmax in float64, split boundaries i·N/k (integer division), 0·log 0 = 0. No shuffling (the
@@ -13,11 +14,11 @@ export interface InceptionScoreResult {
 
 /**
  * IS from logits (row-major [count, classes]); for the FID Inception use the bias-free logits
- * (`InceptionExtractor.logits`, METRICS.md §3.15).
+ * (`InceptionExtractor.logits`, docs/metrics-reference.md §3.15).
  */
 export function inceptionScore(logits: ArrayLike<number>, count: number, classes: number, splits = 10): InceptionScoreResult {
-  if (logits.length !== count * classes) throw new RangeError(`inceptionScore: ${logits.length} values do not form ${count}×${classes} logits`);
-  if (!Number.isInteger(splits) || splits < 1 || splits > count) throw new RangeError(`inceptionScore: splits must be in 1..${count}, got ${splits}`);
+  if (logits.length !== count * classes) throw new EpgError('config', `inceptionScore: ${logits.length} values do not form ${count}×${classes} logits`);
+  if (!Number.isInteger(splits) || splits < 1 || splits > count) throw new EpgError('config', `inceptionScore: splits must be in 1..${count}, got ${splits}`);
   // float64 softmax per row
   const p = new Float64Array(count * classes);
   for (let i = 0; i < count; i++) {

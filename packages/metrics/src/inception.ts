@@ -3,15 +3,15 @@
  * `fid_inception_v3`), a port of TF's 2015-12-05 graph: 1008 classes, BatchNorm ε = 1e−3,
  * average pools that exclude padding (FIDInceptionA/C/E_1), a max pool in the last block
  * (FIDInceptionE_2). Output: pool3, the 2048-d global average of Mixed_7c; the bias-free logits
- * pool3·Wᵀ for the Inception Score (METRICS.md §3.15).
+ * pool3·Wᵀ for the Inception Score (docs/metrics-reference.md §3.15).
  *
- * Preprocessing (METRICS.md §1, §5: the TTUR / ADM / torch-fidelity pipeline, "legacy TF"):
+ * Preprocessing (docs/metrics-reference.md §1, §5: the TTUR / ADM / torch-fidelity pipeline, "legacy TF"):
  *   pixels [B, H, W, C] float in [0, 255]; 1 channel is repeated to 3;
  *   resize to 299×299 with tf.image.resizeBilinear (alignCorners = false, halfPixelCenters = false:
  *   TF1's ResizeBilinear, no antialiasing) — skipped when the input is already 299×299;
  *   x ← (x − 128) / 128.
  * pytorch-fid itself resizes with PyTorch's half-pixel bilinear and scales by 2x/255 − 1; clean-fid
- * uses PIL bicubic. Numbers from those pipelines differ slightly from ours (METRICS.md trap 1).
+ * uses PIL bicubic. Numbers from those pipelines differ slightly from ours (docs/metrics-reference.md trap 1).
  *
  * Weights: pytorch-fid's pt_inception-2015-12-05-6726825d.pth as it is (read by @epg/tensor's
  * torch.save reader), or a safetensors file with the same state-dict names and shapes
@@ -232,7 +232,8 @@ export function createInceptionExtractor(weights: InceptionWeights, opts: Incept
   const conv = (name: string, x: tf.Tensor4D): tf.Tensor4D => {
     const c = convs.get(name);
     if (!c) throw new Error(`inception: no convolution '${name}'`);
-    return tf.relu(tf.add(tf.conv2d(x, c.kernel, c.spec.stride, c.spec.pad), c.bias)) as tf.Tensor4D;
+    // one fused kernel (conv + bias + ReLU) where the backend has it: native cpu, wasm
+    return tf.fused.conv2d({ x, filter: c.kernel, strides: c.spec.stride, pad: c.spec.pad, bias: c.bias, activation: 'relu' });
   };
   const chain = (x: tf.Tensor4D, names: string[]) => names.reduce((y, n) => conv(n, y), x);
   // 3×3 stride-1 average pool excluding padding (count_include_pad=False = TF 'SAME' average)

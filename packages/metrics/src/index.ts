@@ -2,7 +2,7 @@
  * @epg/metrics: Fréchet distance (FID), KID, Inception Score, precision/recall, feature
  * extractors (FID Inception-v3 with user-supplied weights; a domain classifier for MNIST and
  * Fashion-MNIST) and reference statistics files. Statistics and the matrix step run in float64 on
- * the host; networks run on tfjs. See README.md and ../../docs/metrics.md.
+ * the host; networks run on tfjs. See README.md and docs/metrics.md.
  */
 export { StatisticsAccumulator, featureStatistics } from './stats';
 export type { FeatureStatistics } from './stats';
@@ -57,6 +57,7 @@ export {
 } from './domain-extractor';
 export type { DomainDataset, DomainClassifier, EnsureDomainOptions, DomainExtractorOptions } from './domain-extractor';
 export { saveStatistics, loadStatistics, loadAdmReference } from './reference-stats';
+export type { LoadStatisticsOptions } from './reference-stats';
 export type { AdmReference } from './reference-stats';
 export { knnTop1, linearProbe, probeAtSigmas } from './probes';
 export type { KnnOptions, ProbeResult, LinearProbeOptions, LinearProbeResult, SigmaFeatureFn, NoisyProbeOptions, NoisyProbeRow } from './probes';

@@ -298,7 +298,7 @@ export function permuteSymmetric(s: Float64Array, n: number, perm: Int32Array): 
 /**
  * tr √(Σ₁Σ₂) for symmetric PSD Σ₁, Σ₂ (n×n). With PΣPᵀ = GGᵀ for either matrix, Σ₁Σ₂ is similar
  * to the PSD matrix GᵀP Σ_other PᵀG, so the trace is Σᵢ √λᵢ of it, round-off negatives clipped to
- * 0. Source: METRICS.md §2 (symmetric formulation). Both are factored and the one of lower
+ * 0. Source: docs/metrics-reference.md §2 (symmetric formulation). Both are factored and the one of lower
  * numerical rank is used: factoring the higher-rank one would leave (rank gap) spurious eigenvalues
  * of round-off size whose square roots bias the trace by ≈ 1e−8 relative.
  */

@@ -7,6 +7,7 @@
  * `metric_prc.py`). Cost O((n_real + n_fake)² · d) on the host.
  */
 import type { FeatureMatrix } from './kid';
+import { EpgError } from '@epg/tensor';
 
 export interface PrecisionRecall {
   readonly precision: number;
@@ -28,7 +29,7 @@ function sqDist(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number
 /** Squared distance from each feature to its k-th nearest other feature of the same set. */
 export function kthNeighbourRadiiSquared(f: FeatureMatrix, k: number): Float64Array {
   const n = f.count;
-  if (n <= k) throw new RangeError(`precision/recall: need more than k = ${k} features per set, got ${n}`);
+  if (n <= k) throw new EpgError('config', `precision/recall: need more than k = ${k} features per set, got ${n}`);
   const radii = new Float64Array(n);
   const best = new Float64Array(k);
   const row = new Float64Array(n);
@@ -68,9 +69,9 @@ function coverage(ref: FeatureMatrix, radiiSq: Float64Array, probe: FeatureMatri
 
 /** Precision and recall of `generated` against `real` features (same extractor, same dim). */
 export function precisionRecall(real: FeatureMatrix, generated: FeatureMatrix, k = 3): PrecisionRecall {
-  if (real.dim !== generated.dim) throw new RangeError(`precision/recall: feature dimensions differ (${real.dim} vs ${generated.dim})`);
+  if (real.dim !== generated.dim) throw new EpgError('mismatch', `precision/recall: feature dimensions differ (${real.dim} vs ${generated.dim})`);
   for (const [f, w] of [[real, 'real'], [generated, 'generated']] as const) {
-    if (f.data.length !== f.count * f.dim) throw new RangeError(`precision/recall: ${w} features do not form a ${f.count}×${f.dim} matrix`);
+    if (f.data.length !== f.count * f.dim) throw new EpgError('shape', `precision/recall: ${w} features do not form a ${f.count}×${f.dim} matrix`);
   }
   const realRadii = kthNeighbourRadiiSquared(real, k);
   const genRadii = kthNeighbourRadiiSquared(generated, k);

@@ -40,7 +40,7 @@ def rrcm_ema(step, start_ema=0.99, end_ema=0.9999, A=10, ema_decay_steps=600000)
 
 
 def cosine_tau(step, tau_start=0.2, tau_end=0.1, S=600000):
-    # EPG rcm/utils.py cosine_tau as described in METHOD_SPEC 3.6.
+    # EPG rcm/utils.py cosine_tau as described in docs/method.md Â§3.6.
     if step <= 2 * S / 3:
         return float(tau_start + tau_end * np.cos(np.pi / 2 * (1 + 1.5 * step / S)))
     return tau_end

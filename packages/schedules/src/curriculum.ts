@@ -1,5 +1,5 @@
 /**
- * The discretisation ("scale") curriculum of consistency-style pre-training (METHOD_SPEC §3.4, §10.9):
+ * The discretisation ("scale") curriculum of consistency-style pre-training (docs/method.md §3.4, §10.9):
  * how many Karras grid points N the pre-training step uses at optimiser step k.
  */
 import { checkInteger, checkStep } from './check';

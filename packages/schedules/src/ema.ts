@@ -1,4 +1,4 @@
-/** Target-network EMA rates (METHOD_SPEC §3.5): rRCM's sigmoid schedule and EPG's constant. */
+/** Target-network EMA rates (docs/method.md §3.5): rRCM's sigmoid schedule and EPG's constant. */
 import { checkInteger, checkStep } from './check';
 
 /** EPG pre-training's fixed target EMA `train.target_ema` [EPG:configs/imagenet256_pretrain.py]. */

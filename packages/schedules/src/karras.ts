@@ -1,5 +1,5 @@
 /**
- * The Karras noise grid and EPG's resolution noise shift (METHOD_SPEC §3.1, §3.3, §6).
+ * The Karras noise grid and EPG's resolution noise shift (docs/method.md §3.1, §3.3, §6).
  * Index 0 is σ_max (noisiest), index n−1 is σ_min, as in the EPG/rRCM code.
  */
 import { checkInteger, checkPositive } from './check';
@@ -55,18 +55,21 @@ export function noiseShift(resolution: number, enabled = true): number {
 }
 
 export interface SamplingSigmasOptions extends KarrasOptions {
-  /** Multiply the grid by this shift (default 1; EPG: noiseShift(H)). */
-  readonly shift?: number;
+  /**
+   * Multiply the grid by this shift: required (EPG: noiseShift(H); rRCM: 1), so that a forgotten shift
+   * cannot silently sample a different noise space. shiftedGrid(noiseSpace(H), n) is the usual route.
+   */
+  readonly shift: number;
   /** Append σ = 0 as k-diffusion/EDM do (default false: EPG's samplers end at σ_min, §6). */
   readonly appendZero?: boolean;
 }
 
 /**
  * The sampling grid of §6: karrasSigmas(steps)·shift, optionally followed by 0. EPG at 256 px:
- * samplingSigmas(32, { shift: 4 }) runs 320 → 0.008. Defaults: shift 1, appendZero false.
+ * samplingSigmas(32, { shift: 4 }) runs 320 → 0.008. Default: appendZero false.
  */
-export function samplingSigmas(steps: number, opts: SamplingSigmasOptions = {}): Float64Array {
-  const shift = opts.shift ?? 1;
+export function samplingSigmas(steps: number, opts: SamplingSigmasOptions): Float64Array {
+  const shift = opts?.shift;
   checkPositive(shift, 'shift', 'samplingSigmas');
   const grid = karrasSigmas(steps, opts);
   const out = new Float64Array(grid.length + (opts.appendZero ? 1 : 0));

@@ -42,7 +42,7 @@ export const EPG_CM_WARMUP_STEP: WarmupStepOptions = {
 
 /**
  * Warm-up then piecewise-constant factors. "×1.0 until 400k" is inclusive: step 400k still uses
- * factors[0], step 400k+1 uses factors[1] (METHOD_SPEC §10.3).
+ * factors[0], step 400k+1 uses factors[1] (docs/method.md §10.3).
  */
 export function warmupStep(k: number, { warmupSteps: W, boundaries, factors }: WarmupStepOptions): number {
   checkStep(k);

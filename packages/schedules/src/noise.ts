@@ -1,5 +1,5 @@
 /**
- * Fine-tuning noise-level samplers and loss weights (METHOD_SPEC §5.1, §5.2, §10.1, §10.2).
+ * Fine-tuning noise-level samplers and loss weights (docs/method.md §5.1, §5.2, §10.1, §10.2).
  * They are pure functions of standard-normal draws z, which the caller takes from a seeded stream.
  */
 import { checkInteger, checkPositive, checkStep } from './check';

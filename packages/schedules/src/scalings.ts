@@ -1,5 +1,5 @@
 /**
- * Preconditioning scalings, time encodings and σ-dependent loss weights (METHOD_SPEC §3.2, §5.1, §2.1).
+ * Preconditioning scalings, time encodings and σ-dependent loss weights (docs/method.md §3.2, §5.1, §2.1).
  * All σ here are the σ the network sees (shifted in EPG), except where a function says otherwise.
  */
 import { checkPositive } from './check';

@@ -71,7 +71,7 @@ describe('defaults are the documented ones', () => {
     expect(edmScalings(1.3)).toEqual(edmScalings(1.3, 0.5));
     expect(boundaryScalings(1.3, { sigmaMin: 0.002 })).toEqual(boundaryScalings(1.3, { sigmaMin: 0.002, sigmaData: 0.5 }));
     expect(timeValue(2)).toBe(timeValueCm(2));
-    expect(inGuidanceInterval(1.0)).toBe(true);
+    expect(inGuidanceInterval(1.0, { shift: 1 })).toBe(true);
   });
 });
 
@@ -294,8 +294,11 @@ describe('guidance interval (§6)', () => {
     expect(inside).toEqual(fx.guidance_32_256);
   });
   it('lower bound exclusive, upper inclusive', () => {
-    expect(inGuidanceInterval(0.19)).toBe(false);
-    expect(inGuidanceInterval(1.61)).toBe(true);
+    expect(inGuidanceInterval(0.19, { shift: 1 })).toBe(false);
+    expect(inGuidanceInterval(1.61, { shift: 1 })).toBe(true);
+    // No default shift: a forgotten one is an error, not silently 1.
+    expect(() => inGuidanceInterval(1, {} as { shift: number })).toThrow(/shift/);
+    expect(() => samplingSigmas(32, {} as { shift: number })).toThrow(/shift/);
     expect(inGuidanceInterval(0.76, { shift: 4 })).toBe(false);
     expect(inGuidanceInterval(6.44, { shift: 4 })).toBe(true);
   });

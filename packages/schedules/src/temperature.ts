@@ -1,5 +1,5 @@
 /**
- * EPG's temperature for the representation-consistency loss (METHOD_SPEC §3.6, §9 Q1).
+ * EPG's temperature for the representation-consistency loss (docs/method.md §3.6, §9 Q1).
  * σ here is the UNSHIFTED σ_n (the code passes t·64/H).
  */
 import { checkInteger, checkPositive, checkStep } from './check';

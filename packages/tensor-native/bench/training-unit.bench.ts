@@ -4,7 +4,7 @@
  *     environment's OPENBLAS_CORETYPE left as it is — on 1 thread and on all threads;
  *  2. matMul GFLOP/s of the stock cpu backend, the wasm backend and the native kernels, on the
  *     shapes a ViT training step uses;
- *  3. the training unit of TOOLCHAIN §13 (tiny ViT encoder forward + backward, batch 64): images/s
+ *  3. the training unit of docs/toolchain.md §13 (tiny ViT encoder forward + backward, batch 64): images/s
  *     and GFLOP/s as a fraction of the ceiling, before (wasm, stock cpu) and after (native kernels,
  *     then native kernels + fused ops).
  * EPG_BENCH_QUICK=1 shrinks the batch to 8 and the timing to a smoke run.
@@ -81,7 +81,7 @@ interface UnitVariant {
   readonly mode: Mode;
   readonly fused: boolean;
   readonly threads?: number;
-  /** Only these kernels native, no fused gradients: the steps of TOOLCHAIN §13, one at a time. */
+  /** Only these kernels native, no fused gradients: the steps of docs/toolchain.md §13, one at a time. */
   readonly only?: readonly string[];
 }
 

@@ -1,5 +1,5 @@
 /**
- * The training unit of TOOLCHAIN §13 written with plain tfjs ops (so it runs before @epg/vit exists):
+ * The training unit of docs/toolchain.md §13 written with plain tfjs ops (so it runs before @epg/vit exists):
  * a pre-norm ViT encoder on 32×32×3 images, patch 4 (64 patches + [CLS] + time token = 66 tokens),
  * width 192, depth 6, 3 heads, MLP ×4 with exact (erf) GELU; one forward + backward of a scalar loss.
  * `fused: true` swaps LayerNorm, GELU and the dense layers for this package's fused ops; the maths

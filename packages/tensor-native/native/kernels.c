@@ -413,6 +413,262 @@ HOT static void transpose_nd(const float *x, float *o, int rank, const int64_t *
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Convolution (NHWC input, HWIO filter) through im2col / col2im and cblas_sgemm, and 2-D       */
+/* max / average pooling with their gradients. Geometry comes from tfjs's computeConv2DInfo /   */
+/* computePool2DInfo on the JS side, so padding ('same', 'valid', explicit) and output sizes    */
+/* are exactly the stock kernels'.                                                              */
+
+typedef struct {
+  int64_t B, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW;
+} ConvGeom;
+
+/* Output rows (of B*OH*OW) per im2col block: about 2M floats (8 MB) of columns, at least 32 rows. */
+static int64_t conv_block_rows(const ConvGeom *g) {
+  int64_t k = g->KH * g->KW * g->C;
+  int64_t rows = ((int64_t)1 << 21) / (k > 0 ? k : 1);
+  if (rows < 32) rows = 32;
+  int64_t total = g->B * g->OH * g->OW;
+  return rows < total ? rows : total;
+}
+
+/* Whether the convolution is a plain GEMM: 1×1 filter, stride 1, no padding. */
+static int conv_is_pointwise(const ConvGeom *g) {
+  return g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->OH == g->H &&
+         g->OW == g->W;
+}
+
+/* Columns for output rows r0..r0+n: col[i, (ky, kx, c)] = x[b, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw, c] or 0. */
+static void im2col_rows(const float *x, float *col, const ConvGeom *g, int64_t r0, int64_t n) {
+  int64_t C = g->C, K = g->KH * g->KW * C;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t r = r0 + i;
+    int64_t ox = r % g->OW, t = r / g->OW, oy = t % g->OH, b = t / g->OH;
+    float *dst = col + i * K;
+    const float *xb = x + b * g->H * g->W * C;
+    for (int64_t ky = 0; ky < g->KH; ky++) {
+      int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+      if (iy < 0 || iy >= g->H) {
+        memset(dst, 0, (size_t)(g->KW * C) * sizeof(float));
+        dst += g->KW * C;
+        continue;
+      }
+      for (int64_t kx = 0; kx < g->KW; kx++, dst += C) {
+        int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+        if (ix < 0 || ix >= g->W) memset(dst, 0, (size_t)C * sizeof(float));
+        else if (C == 1) dst[0] = xb[iy * g->W + ix];
+        else memcpy(dst, xb + (iy * g->W + ix) * C, (size_t)C * sizeof(float));
+      }
+    }
+  }
+}
+
+/* Adds column gradients of output rows r0..r0+n back into dx (the adjoint of im2col_rows). */
+HOT static void col2im_rows(const float *col, float *dx, const ConvGeom *g, int64_t r0, int64_t n) {
+  int64_t C = g->C, K = g->KH * g->KW * C;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t r = r0 + i;
+    int64_t ox = r % g->OW, t = r / g->OW, oy = t % g->OH, b = t / g->OH;
+    const float *src = col + i * K;
+    float *xb = dx + b * g->H * g->W * C;
+    for (int64_t ky = 0; ky < g->KH; ky++) {
+      int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+      if (iy < 0 || iy >= g->H) { src += g->KW * C; continue; }
+      for (int64_t kx = 0; kx < g->KW; kx++, src += C) {
+        int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+        if (ix < 0 || ix >= g->W) continue;
+        float *d = xb + (iy * g->W + ix) * C;
+        for (int64_t c = 0; c < C; c++) d[c] += src[c];
+      }
+    }
+  }
+}
+
+HOT static void relu_inplace(float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : (y[i] != y[i] ? y[i] : 0.0f);
+}
+
+/* y[B*OH*OW, O] = im2col(x) · w[K, O] (+ bias, then ReLU when relu). col: block_rows*K floats. */
+static void conv2d_fwd(const float *x, const float *w, const float *bias, int relu, float *y, const ConvGeom *g,
+                       float *col) {
+  int64_t K = g->KH * g->KW * g->C, O = g->O, total = g->B * g->OH * g->OW;
+  int64_t block = conv_is_pointwise(g) ? total : conv_block_rows(g);
+  for (int64_t r0 = 0; r0 < total; r0 += block) {
+    int64_t n = total - r0 < block ? total - r0 : block;
+    const float *a = x + r0 * K;
+    if (!conv_is_pointwise(g)) {
+      im2col_rows(x, col, g, r0, n);
+      a = col;
+    }
+    float *yb = y + r0 * O;
+    if (bias) for (int64_t i = 0; i < n; i++) memcpy(yb + i * O, bias, (size_t)O * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)O, (int)K, 1.0f, a, (int)K, w, (int)O,
+                bias ? 1.0f : 0.0f, yb, (int)O);
+    if (relu) relu_inplace(yb, n * O);
+  }
+}
+
+/* dx[B, H, W, C] = col2im(dy · wᵀ). col: block_rows*K floats. */
+static void conv2d_bwd_input(const float *dy, const float *w, float *dx, const ConvGeom *g, float *col) {
+  int64_t K = g->KH * g->KW * g->C, O = g->O, total = g->B * g->OH * g->OW;
+  if (conv_is_pointwise(g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)total, (int)K, (int)O, 1.0f, dy, (int)O, w, (int)O, 0.0f,
+                dx, (int)K);
+    return;
+  }
+  memset(dx, 0, (size_t)(g->B * g->H * g->W * g->C) * sizeof(float));
+  int64_t block = conv_block_rows(g);
+  for (int64_t r0 = 0; r0 < total; r0 += block) {
+    int64_t n = total - r0 < block ? total - r0 : block;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, (int)O, 1.0f, dy + r0 * O, (int)O, w, (int)O,
+                0.0f, col, (int)K);
+    col2im_rows(col, dx, g, r0, n);
+  }
+}
+
+/* dw[K, O] = Σ_blocks im2col(x)ᵀ · dy. col: block_rows*K floats. */
+static void conv2d_bwd_filter(const float *x, const float *dy, float *dw, const ConvGeom *g, float *col) {
+  int64_t K = g->KH * g->KW * g->C, O = g->O, total = g->B * g->OH * g->OW;
+  int pointwise = conv_is_pointwise(g);
+  int64_t block = pointwise ? total : conv_block_rows(g);
+  for (int64_t r0 = 0; r0 < total; r0 += block) {
+    int64_t n = total - r0 < block ? total - r0 : block;
+    const float *a = x + r0 * K;
+    if (!pointwise) {
+      im2col_rows(x, col, g, r0, n);
+      a = col;
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)O, (int)n, 1.0f, a, (int)K, dy + r0 * O, (int)O,
+                r0 == 0 ? 0.0f : 1.0f, dw, (int)O);
+  }
+  if (total == 0) memset(dw, 0, (size_t)(K * O) * sizeof(float));
+}
+
+/*
+ * Pooling over NHWC windows (filter KH×KW, strides, dilation, top/left padding), vectorised over
+ * channels. Semantics of tfjs's cpu kernels: max takes the first strictly greater value in window
+ * scan order (NaN never wins; an all-NaN window gives −inf) and its gradient goes to that position
+ * only; average divides by the number of in-bounds positions, while its gradient (AvgPoolGrad)
+ * spreads dy / (KH·KW) over the in-bounds positions, as tfjs's does.
+ */
+HOT static void max_pool_fwd(const float *x, float *y, const ConvGeom *g) {
+  int64_t C = g->C;
+  for (int64_t b = 0; b < g->B; b++)
+    for (int64_t oy = 0; oy < g->OH; oy++)
+      for (int64_t ox = 0; ox < g->OW; ox++) {
+        float *yr = y + ((b * g->OH + oy) * g->OW + ox) * C;
+        for (int64_t c = 0; c < C; c++) yr[c] = -INFINITY;
+        for (int64_t ky = 0; ky < g->KH; ky++) {
+          int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+          if (iy < 0 || iy >= g->H) continue;
+          for (int64_t kx = 0; kx < g->KW; kx++) {
+            int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (ix < 0 || ix >= g->W) continue;
+            const float *xr = x + ((b * g->H + iy) * g->W + ix) * C;
+            for (int64_t c = 0; c < C; c++) yr[c] = xr[c] > yr[c] ? xr[c] : yr[c];
+          }
+        }
+      }
+}
+
+/*
+ * dx = dy routed to the first maximum of each window, found as the first in-bounds x equal to the
+ * forward output y (y = −inf means no maximum: tfjs then routes nothing). Branch-free over channels:
+ * rem[c] is 1 until the window's maximum has been met. rem: C floats of scratch.
+ */
+HOT static void max_pool_bwd(const float *x, const float *y, const float *dy, float *dx, const ConvGeom *g, float *rem) {
+  int64_t C = g->C;
+  memset(dx, 0, (size_t)(g->B * g->H * g->W * C) * sizeof(float));
+  for (int64_t b = 0; b < g->B; b++)
+    for (int64_t oy = 0; oy < g->OH; oy++)
+      for (int64_t ox = 0; ox < g->OW; ox++) {
+        int64_t o = ((b * g->OH + oy) * g->OW + ox) * C;
+        const float *yr = y + o, *dyr = dy + o;
+        for (int64_t c = 0; c < C; c++) rem[c] = yr[c] > -INFINITY ? 1.0f : 0.0f;
+        for (int64_t ky = 0; ky < g->KH; ky++) {
+          int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+          if (iy < 0 || iy >= g->H) continue;
+          for (int64_t kx = 0; kx < g->KW; kx++) {
+            int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (ix < 0 || ix >= g->W) continue;
+            int64_t off = ((b * g->H + iy) * g->W + ix) * C;
+            const float *xr = x + off;
+            float *d = dx + off;
+            for (int64_t c = 0; c < C; c++) {
+              float hit = xr[c] == yr[c] ? rem[c] : 0.0f;
+              d[c] += dyr[c] * hit;
+              rem[c] -= hit;
+            }
+          }
+        }
+      }
+}
+
+HOT static void avg_pool_fwd(const float *x, float *y, const ConvGeom *g) {
+  int64_t C = g->C;
+  for (int64_t b = 0; b < g->B; b++)
+    for (int64_t oy = 0; oy < g->OH; oy++)
+      for (int64_t ox = 0; ox < g->OW; ox++) {
+        float *yr = y + ((b * g->OH + oy) * g->OW + ox) * C;
+        for (int64_t c = 0; c < C; c++) yr[c] = 0.0f;
+        int64_t count = 0;
+        for (int64_t ky = 0; ky < g->KH; ky++) {
+          int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+          if (iy < 0 || iy >= g->H) continue;
+          for (int64_t kx = 0; kx < g->KW; kx++) {
+            int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (ix < 0 || ix >= g->W) continue;
+            const float *xr = x + ((b * g->H + iy) * g->W + ix) * C;
+            for (int64_t c = 0; c < C; c++) yr[c] += xr[c];
+            count++;
+          }
+        }
+        float inv = 1.0f / (float)count;
+        for (int64_t c = 0; c < C; c++) yr[c] = count > 0 ? yr[c] * inv : NAN;
+      }
+}
+
+HOT static void avg_pool_bwd(const float *dy, float *dx, const ConvGeom *g) {
+  int64_t C = g->C;
+  float scale = 1.0f / (float)(g->KH * g->KW);
+  memset(dx, 0, (size_t)(g->B * g->H * g->W * C) * sizeof(float));
+  for (int64_t b = 0; b < g->B; b++)
+    for (int64_t oy = 0; oy < g->OH; oy++)
+      for (int64_t ox = 0; ox < g->OW; ox++) {
+        const float *dyr = dy + ((b * g->OH + oy) * g->OW + ox) * C;
+        for (int64_t ky = 0; ky < g->KH; ky++) {
+          int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+          if (iy < 0 || iy >= g->H) continue;
+          for (int64_t kx = 0; kx < g->KW; kx++) {
+            int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (ix < 0 || ix >= g->W) continue;
+            float *d = dx + ((b * g->H + iy) * g->W + ix) * C;
+            for (int64_t c = 0; c < C; c++) d[c] += dyr[c] * scale;
+          }
+        }
+      }
+}
+
+/*
+ * One AdamW update (Loshchilov & Hutter 2019) in one pass, as @epg/tensor's AdamW composes it:
+ *   m' = β1 m + (1−β1) g,  v' = β2 v + (1−β2) g²,
+ *   p' = p·(1 − lr·wd) − (m' / (√v' / √bc2 + ε)) · lr / bc1.
+ */
+HOT static void adamw_update(const float *p, const float *g, const float *m, const float *v, float *po, float *mo,
+                             float *vo, int64_t n, float lr, float b1, float b2, float eps, float wd, float bc1,
+                             float bc2) {
+  float decay = 1.0f - lr * wd, step = lr / bc1, inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i];
+    float mi = b1 * m[i] + (1.0f - b1) * gi;
+    float vi = b2 * v[i] + (1.0f - b2) * (gi * gi);
+    float denom = sqrtf(vi) * inv_sqrt_bc2 + eps;
+    po[i] = (wd != 0.0f ? p[i] * decay : p[i]) - (mi / denom) * step;
+    mo[i] = mi;
+    vo[i] = vi;
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* N-API glue.                                                                                */
 
 #define CHECK(call)                                                      \
@@ -766,6 +1022,208 @@ static napi_value js_attention_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads a 15-int geometry [B, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW] and checks it. */
+static int get_geom(napi_env env, napi_value v, ConvGeom *g) {
+  int32_t *p;
+  size_t n;
+  if (!get_i32arr(env, v, &p, &n) || n != 15) return 0;
+  int64_t *f = &g->B;
+  for (int i = 0; i < 15; i++) f[i] = p[i];
+  if (g->B < 0 || g->H < 1 || g->W < 1 || g->C < 1 || g->O < 1 || g->KH < 1 || g->KW < 1 || g->sh < 1 || g->sw < 1 ||
+      g->dh < 1 || g->dw < 1 || g->OH < 0 || g->OW < 0)
+    return 0;
+  return 1;
+}
+
+#define GEOM(i)                                                        \
+  ConvGeom g;                                                          \
+  if (!get_geom(env, argv[i], &g)) {                                   \
+    napi_throw_range_error(env, NULL, "epg_tensor_native: convolution geometry must be an Int32Array of 15 valid sizes"); \
+    return NULL;                                                       \
+  }
+
+static float *conv_scratch(napi_env env, const ConvGeom *g) {
+  size_t n = (size_t)(conv_block_rows(g) * g->KH * g->KW * g->C);
+  float *col = (float *)malloc((n > 0 ? n : 1) * sizeof(float));
+  if (!col) napi_throw_error(env, NULL, "epg_tensor_native: out of memory");
+  return col;
+}
+
+/* conv2d(x, w, bias|null, y, geom, relu) */
+static napi_value js_conv2d(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  F32(0, x, lenX);
+  F32(1, w, lenW);
+  F32(2, bias, lenBias);
+  F32(3, y, lenY);
+  GEOM(4);
+  bool relu = get_bool(env, argv[5]);
+  NEED((int64_t)lenX >= g.B * g.H * g.W * g.C && (int64_t)lenW == g.KH * g.KW * g.C * g.O);
+  NEED((int64_t)lenY >= g.B * g.OH * g.OW * g.O && (bias == NULL || (int64_t)lenBias == g.O));
+  if (g.B * g.OH * g.OW == 0) return NULL;
+  float *col = conv_scratch(env, &g);
+  if (!col) return NULL;
+  conv2d_fwd(x, w, bias, relu, y, &g, col);
+  free(col);
+  return NULL;
+}
+
+/* conv2dBackpropInput(dy, w, dx, geom) */
+static napi_value js_conv2d_bwd_input(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  F32(0, dy, lenDy);
+  F32(1, w, lenW);
+  F32(2, dx, lenDx);
+  GEOM(3);
+  NEED((int64_t)lenDy >= g.B * g.OH * g.OW * g.O && (int64_t)lenW == g.KH * g.KW * g.C * g.O);
+  NEED((int64_t)lenDx >= g.B * g.H * g.W * g.C);
+  float *col = conv_scratch(env, &g);
+  if (!col) return NULL;
+  conv2d_bwd_input(dy, w, dx, &g, col);
+  free(col);
+  return NULL;
+}
+
+/* conv2dBackpropFilter(x, dy, dw, geom) */
+static napi_value js_conv2d_bwd_filter(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  F32(0, x, lenX);
+  F32(1, dy, lenDy);
+  F32(2, dw, lenDw);
+  GEOM(3);
+  NEED((int64_t)lenX >= g.B * g.H * g.W * g.C && (int64_t)lenDy >= g.B * g.OH * g.OW * g.O);
+  NEED((int64_t)lenDw == g.KH * g.KW * g.C * g.O);
+  float *col = conv_scratch(env, &g);
+  if (!col) return NULL;
+  conv2d_bwd_filter(x, dy, dw, &g, col);
+  free(col);
+  return NULL;
+}
+
+/* pool(kind 0 = max | 1 = avg, x, y, geom) with geom.O == geom.C */
+static napi_value js_pool(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  int kind = (int)get_i64(env, argv[0]);
+  F32(1, x, lenX);
+  F32(2, y, lenY);
+  GEOM(3);
+  NEED(g.O == g.C && (int64_t)lenX >= g.B * g.H * g.W * g.C && (int64_t)lenY >= g.B * g.OH * g.OW * g.C);
+  if (kind == 0) max_pool_fwd(x, y, &g);
+  else avg_pool_fwd(x, y, &g);
+  return NULL;
+}
+
+/* poolGrad(kind, x|null, y|null, dy, dx, geom): max needs x and the forward output y, avg neither. */
+static napi_value js_pool_grad(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  int kind = (int)get_i64(env, argv[0]);
+  F32(1, x, lenX);
+  F32(2, y, lenY);
+  F32(3, dy, lenDy);
+  F32(4, dx, lenDx);
+  GEOM(5);
+  NEED(g.O == g.C && (int64_t)lenDx >= g.B * g.H * g.W * g.C && (int64_t)lenDy >= g.B * g.OH * g.OW * g.C);
+  if (kind == 0) {
+    NEED(x != NULL && (int64_t)lenX >= g.B * g.H * g.W * g.C && y != NULL && (int64_t)lenY >= g.B * g.OH * g.OW * g.C);
+    float *rem = (float *)malloc((size_t)g.C * sizeof(float));
+    if (!rem) {
+      napi_throw_error(env, NULL, "epg_tensor_native: out of memory");
+      return NULL;
+    }
+    max_pool_bwd(x, y, dy, dx, &g, rem);
+    free(rem);
+  } else {
+    avg_pool_bwd(dy, dx, &g);
+  }
+  return NULL;
+}
+
+/* Float64Array argument (or null). */
+static int get_f64arr(napi_env env, napi_value v, double **data, size_t *len) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (t == napi_null || t == napi_undefined) { *data = NULL; *len = 0; return 1; }
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) return 0;
+  napi_typedarray_type tt;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok) return 0;
+  if (tt != napi_float64_array) return 0;
+  *data = (double *)p;
+  return 1;
+}
+
+#define F64(i, name, lenname)                                          \
+  double *name;                                                        \
+  size_t lenname;                                                      \
+  if (!get_f64arr(env, argv[i], &name, &lenname) || name == NULL) {       \
+    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float64Array"); \
+    return NULL;                                                       \
+  }
+
+/* dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): row-major float64 GEMM for host statistics. */
+static napi_value js_dgemm(napi_env env, napi_callback_info info) {
+  ARGS(13);
+  bool ta = get_bool(env, argv[0]), tb = get_bool(env, argv[1]);
+  int64_t M = get_i64(env, argv[2]), N = get_i64(env, argv[3]), K = get_i64(env, argv[4]);
+  double alpha = get_f64(env, argv[5]);
+  F64(6, A, lenA);
+  int64_t lda = get_i64(env, argv[7]);
+  F64(8, B, lenB);
+  int64_t ldb = get_i64(env, argv[9]);
+  double beta = get_f64(env, argv[10]);
+  F64(11, C, lenC);
+  int64_t ldc = get_i64(env, argv[12]);
+  NEED(M >= 0 && N >= 0 && K >= 0 && M < 2147483647 && N < 2147483647 && K < 2147483647);
+  if (M == 0 || N == 0) return NULL;
+  int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+  NEED(lda >= (ac > 0 ? ac : 1) && ldb >= (bc > 0 ? bc : 1) && ldc >= N);
+  NEED(ar == 0 || (ar - 1) * lda + ac <= (int64_t)lenA);
+  NEED(br == 0 || (br - 1) * ldb + bc <= (int64_t)lenB);
+  NEED((M - 1) * ldc + N <= (int64_t)lenC);
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha,
+              A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+  return NULL;
+}
+
+/* dsyrkUpper(N, K, alpha, A, lda, beta, C, ldc): upper triangle of C = alpha A Aᵀ + beta C, A row-major N×K. */
+static napi_value js_dsyrk_upper(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  int64_t N = get_i64(env, argv[0]), K = get_i64(env, argv[1]);
+  double alpha = get_f64(env, argv[2]);
+  F64(3, A, lenA);
+  int64_t lda = get_i64(env, argv[4]);
+  double beta = get_f64(env, argv[5]);
+  F64(6, C, lenC);
+  int64_t ldc = get_i64(env, argv[7]);
+  NEED(N >= 0 && K >= 0 && N < 2147483647 && K < 2147483647);
+  if (N == 0) return NULL;
+  NEED(lda >= (K > 0 ? K : 1) && ldc >= N);
+  NEED((N - 1) * lda + K <= (int64_t)lenA && (N - 1) * ldc + N <= (int64_t)lenC);
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)N, (int)K, alpha, A, (int)lda, beta, C, (int)ldc);
+  return NULL;
+}
+
+/* adamw(p, g, m, v, pOut, mOut, vOut, lr, beta1, beta2, eps, weightDecay, bc1, bc2) */
+static napi_value js_adamw(napi_env env, napi_callback_info info) {
+  ARGS(14);
+  F32(0, p, lenP);
+  F32(1, g, lenG);
+  F32(2, m, lenM);
+  F32(3, v, lenV);
+  F32(4, po, lenPo);
+  F32(5, mo, lenMo);
+  F32(6, vo, lenVo);
+  NEED(lenG == lenP && lenM == lenP && lenV == lenP && lenPo == lenP && lenMo == lenP && lenVo == lenP);
+  adamw_update(p, g, m, v, po, mo, vo, (int64_t)lenP, (float)get_f64(env, argv[7]), (float)get_f64(env, argv[8]),
+               (float)get_f64(env, argv[9]), (float)get_f64(env, argv[10]), (float)get_f64(env, argv[11]),
+               (float)get_f64(env, argv[12]), (float)get_f64(env, argv[13]));
+  return NULL;
+}
+
 static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   ARGS(1);
   int n = (int)get_i64(env, argv[0]);
@@ -802,6 +1260,14 @@ static napi_value init(napi_env env, napi_value exports) {
       {"copyBlocks", NULL, js_copy_blocks, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, js_attention, NULL, NULL, NULL, napi_default, NULL},
       {"attentionGrad", NULL, js_attention_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2d", NULL, js_conv2d, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2dBackpropInput", NULL, js_conv2d_bwd_input, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2dBackpropFilter", NULL, js_conv2d_bwd_filter, NULL, NULL, NULL, napi_default, NULL},
+      {"pool", NULL, js_pool, NULL, NULL, NULL, napi_default, NULL},
+      {"poolGrad", NULL, js_pool_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"dgemm", NULL, js_dgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"dsyrkUpper", NULL, js_dsyrk_upper, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, js_adamw, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, js_blas_config, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -32,6 +32,32 @@ export interface NativeAddon {
   /** Multi-head attention from packed qkv [B*T, 3*H*dh]: writes out [B*T, H*dh] and probabilities P [B, H, T, T]. */
   attention(qkv: Float32Array, out: Float32Array, p: Float32Array, b: number, t: number, h: number, dh: number, scale: number): void;
   attentionGrad(qkv: Float32Array, p: Float32Array, dout: Float32Array, dqkv: Float32Array, b: number, t: number, h: number, dh: number, scale: number): void;
+  /**
+   * Convolution geometry: Int32Array [B, H, W, C, O, KH, KW, strideH, strideW, dilationH, dilationW,
+   * padTop, padLeft, OH, OW] (NHWC activations, HWIO filters; pooling uses O = C).
+   */
+  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, geom: Int32Array, relu: boolean): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: Int32Array): void;
+  /** kind 0: max, 1: average (over in-bounds positions). */
+  pool(kind: number, x: Float32Array, y: Float32Array, geom: Int32Array): void;
+  /**
+   * kind 0: max (needs x and the forward output y; dy goes to the first maximum of each window),
+   * 1: average (dy / (KH·KW) spread over in-bounds positions, as tfjs's AvgPoolGrad).
+   */
+  poolGrad(kind: number, x: Float32Array | null, y: Float32Array | null, dy: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  /** Row-major float64 GEMM (cblas_dgemm): C = alpha·op(A)·op(B) + beta·C. */
+  dgemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float64Array, lda: number, b: Float64Array, ldb: number, beta: number, c: Float64Array, ldc: number,
+  ): void;
+  /** Upper triangle of C = alpha·A·Aᵀ + beta·C (cblas_dsyrk), A row-major n×k; the lower triangle is untouched. */
+  dsyrkUpper(n: number, k: number, alpha: number, a: Float64Array, lda: number, beta: number, c: Float64Array, ldc: number): void;
+  /** One fused AdamW update: writes pOut, mOut, vOut (same length as p). */
+  adamw(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
+  ): void;
   /** Sets OpenBLAS's thread count; returns the count now in force. */
   setThreads(n: number): number;
   blasConfig(): string;
@@ -68,8 +94,10 @@ export function loadAddon(): AddonLoad {
     return cached;
   }
   try {
+    // A plain copy of the exports (N-API's are read-only, not enumerable), so tests can count calls.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const addon = require(path) as NativeAddon;
+    const exports = require(path) as Record<string, unknown>;
+    const addon = Object.fromEntries(Object.getOwnPropertyNames(exports).map((k) => [k, exports[k]])) as unknown as NativeAddon;
     cached = { addon, path };
   } catch (e) {
     const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsActive } from './register';
-import { EPG_ATTENTION, EPG_ATTENTION_GRAD, EPG_GELU, EPG_GELU_GRAD, EPG_LAYER_NORM, EPG_LAYER_NORM_GRAD, EPG_LINEAR } from './kernels';
+import { EPG_ADAMW, EPG_ATTENTION, EPG_ATTENTION_GRAD, EPG_GELU, EPG_GELU_GRAD, EPG_LAYER_NORM, EPG_LAYER_NORM_GRAD, EPG_LINEAR } from './kernels';
 
 function useNative(...xs: Array<tf.Tensor | null | undefined>): boolean {
   return nativeKernelsActive() && xs.every((x) => x == null || x.dtype === 'float32');
@@ -185,5 +185,40 @@ export function attentionReference(qkv: tf.Tensor, heads: number): tf.Tensor {
     const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
     const o = tf.matMul(tf.softmax(scores, -1), v);
     return tf.reshape(tf.transpose(tf.reshape(o, [b, heads, t, dh]), [0, 2, 1, 3]), [b, t, d]);
+  });
+}
+
+/** Hyper-parameters of one AdamW update; bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ are the bias corrections. */
+export interface AdamWUpdateParams {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly bc1: number;
+  readonly bc2: number;
+}
+
+/**
+ * One AdamW update of parameter p with gradient g and moments m, v: returns new [p', m', v'] (the
+ * caller assigns them and disposes them). One native pass on the cpu backend with native kernels;
+ * the tfjs composition (`adamwUpdateReference`, the same formula) elsewhere. Not differentiable.
+ */
+export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamWUpdateParams): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (useNative(p, g, m, v)) {
+    return tf.engine().runKernel(EPG_ADAMW, { p, g, m, v }, { ...h } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  return adamwUpdateReference(p, g, m, v, h);
+}
+
+/** AdamW as tfjs ops: m' = β1 m + (1−β1) g, v' = β2 v + (1−β2) g², p' = p(1 − lr·wd) − m'/(√v'/√bc2 + ε) · lr/bc1. */
+export function adamwUpdateReference(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamWUpdateParams): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const m1 = tf.add(tf.mul(m, h.beta1), tf.mul(g, 1 - h.beta1));
+    const v1 = tf.add(tf.mul(v, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
+    const decayed = h.weightDecay !== 0 ? tf.mul(p, 1 - h.lr * h.weightDecay) : p;
+    const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(h.bc2)), h.eps);
+    const p1 = tf.sub(decayed, tf.mul(tf.div(m1, denom), h.lr / h.bc1));
+    return [p1, m1, v1];
   });
 }

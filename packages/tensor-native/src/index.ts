@@ -14,6 +14,10 @@ export {
   linearReference,
   attention,
   attentionReference,
+  adamwUpdate,
+  adamwUpdateReference,
 } from './fused';
+export type { AdamWUpdateParams } from './fused';
 export { loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, AddonLoad } from './addon';
+export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative } from './host-blas';

@@ -402,6 +402,7 @@ export const EPG_LAYER_NORM_GRAD = 'EpgLayerNormGrad';
 export const EPG_LINEAR = 'EpgLinear';
 export const EPG_ATTENTION = 'EpgAttention';
 export const EPG_ATTENTION_GRAD = 'EpgAttentionGrad';
+export const EPG_ADAMW = 'EpgAdamW';
 
 function need(v: Float32Array | undefined, what: string): Float32Array {
   if (!v) throw new Error(`@epg/tensor-native: ${what} must be a float32 tensor on the cpu backend`);
@@ -510,4 +511,209 @@ export const attentionGradKernel: NativeKernel = (addon, inputs, backend, attrs)
   const dq = alloc(qv.length);
   addon.attentionGrad(qv, need(f32(backend, inputs.p), 'p'), need(f32(backend, inputs.dy), 'dy'), dq, b, t, h, dh, 1 / Math.sqrt(dh));
   return out(backend, [b, t, d3], dq);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Convolution (im2col + GEMM) and pooling, NHWC only (NCHW falls back to the stock kernels).
+
+/** The geometry array the addon takes, from tfjs's own conv/pool info (so padding matches exactly). */
+export function convGeometry(info: tf.backend_util.Conv2DInfo): Int32Array | undefined {
+  if (info.dataFormat !== 'channelsLast') return undefined;
+  const g = Int32Array.of(
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
+    info.outHeight, info.outWidth,
+  );
+  const inSize = info.batchSize * info.inHeight * info.inWidth * info.inChannels;
+  const outSize = info.batchSize * info.outHeight * info.outWidth * info.outChannels;
+  const cols = info.filterHeight * info.filterWidth * info.inChannels;
+  if (inSize === 0 || outSize === 0 || inSize > MAX_I32 || outSize > MAX_I32 || cols * info.outChannels > MAX_I32) return undefined;
+  if (info.batchSize * info.outHeight * info.outWidth * cols > 2 ** 53) return undefined;
+  return g;
+}
+
+type ConvAttrs = {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
+
+function convInfo(
+  xShape: readonly number[], filterShape: readonly number[], attrs: Attrs, withDilations: boolean,
+): tf.backend_util.Conv2DInfo | undefined {
+  const a = attrs as unknown as ConvAttrs;
+  if ((a.dataFormat ?? 'NHWC') !== 'NHWC' || xShape.length !== 4 || filterShape.length !== 4) return undefined;
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    a.strides, withDilations ? (a.dilations ?? 1) : 1, a.pad, a.dimRoundingMode, false, 'channelsLast',
+  );
+}
+
+function convForward(
+  addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, filter: TensorInfo, attrs: Attrs,
+  bias: Float32Array | null, relu: boolean,
+): TensorInfo | undefined {
+  const xv = f32(backend, x);
+  const wv = f32(backend, filter);
+  if (!xv || !wv) return undefined;
+  const info = convInfo(x.shape, filter.shape, attrs, true);
+  const g = info && convGeometry(info);
+  if (!info || !g) return undefined;
+  const y = alloc(size(info.outShape));
+  addon.conv2d(xv, wv, bias, y, g, relu);
+  return out(backend, info.outShape.slice(), y);
+}
+
+/** Conv2D: inputs {x [B, H, W, C], filter [KH, KW, C, O]}. */
+export const conv2dKernel: NativeKernel = (addon, inputs, backend, attrs) =>
+  convForward(addon, backend, inputs.x, inputs.filter, attrs, null, false);
+
+/**
+ * FusedConv2D (tf.fused.conv2d): conv + bias [O] + linear/ReLU in one pass; other activations,
+ * PReLU weights and other bias shapes go to the stock kernel.
+ */
+export const fusedConv2dKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const act = (attrs.activation as string | undefined) ?? 'linear';
+  if ((act !== 'linear' && act !== 'relu') || inputs.preluActivationWeights) return undefined;
+  let bias: Float32Array | null = null;
+  if (inputs.bias) {
+    const bv = f32(backend, inputs.bias);
+    const o = inputs.filter.shape[3];
+    if (!bv || bv.length !== o || inputs.bias.shape.slice(0, -1).some((d) => d !== 1)) return undefined;
+    bias = bv;
+  }
+  return convForward(addon, backend, inputs.x, inputs.filter, attrs, bias, act === 'relu');
+};
+
+/** Conv2DBackpropInput: inputs {dy, filter}, attrs.inputShape: dx = col2im(dy · Wᵀ). */
+export const conv2dBackpropInputKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const dv = f32(backend, inputs.dy);
+  const wv = f32(backend, inputs.filter);
+  if (!dv || !wv) return undefined;
+  const inputShape = attrs.inputShape as number[];
+  const info = convInfo(inputShape, inputs.filter.shape, attrs, false);
+  const g = info && convGeometry(info);
+  if (!info || !g || inputs.dy.shape.join() !== info.outShape.join()) return undefined;
+  const dx = alloc(size(inputShape));
+  addon.conv2dBackpropInput(dv, wv, dx, g);
+  return out(backend, inputShape.slice(), dx);
+};
+
+/** Conv2DBackpropFilter: inputs {x, dy}, attrs.filterShape: dW = im2col(x)ᵀ · dy. */
+export const conv2dBackpropFilterKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const xv = f32(backend, inputs.x);
+  const dv = f32(backend, inputs.dy);
+  if (!xv || !dv) return undefined;
+  const filterShape = attrs.filterShape as number[];
+  const info = convInfo(inputs.x.shape, filterShape, attrs, false);
+  const g = info && convGeometry(info);
+  if (!info || !g || inputs.dy.shape.join() !== info.outShape.join()) return undefined;
+  const dw = alloc(size(filterShape));
+  addon.conv2dBackpropFilter(xv, dv, dw, g);
+  return out(backend, filterShape.slice(), dw);
+};
+
+function poolInfo(xShape: readonly number[], attrs: Attrs): tf.backend_util.Conv2DInfo | undefined {
+  if (xShape.length !== 4) return undefined;
+  return tf.backend_util.computePool2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterSize as number | [number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+}
+
+/** MaxPool (kind 0) / AvgPool (kind 1): inputs {x}. */
+export function poolKernel(kind: 0 | 1): NativeKernel {
+  return (addon, inputs, backend, attrs) => {
+    const xv = f32(backend, inputs.x);
+    if (!xv) return undefined;
+    const info = poolInfo(inputs.x.shape, attrs);
+    const g = info && convGeometry(info);
+    if (!info || !g) return undefined;
+    const y = alloc(size(info.outShape));
+    addon.pool(kind, xv, y, g);
+    return out(backend, info.outShape.slice(), y);
+  };
+}
+
+/** MaxPoolGrad (kind 0): inputs {dy, input, output}; AvgPoolGrad (kind 1): inputs {dy, input}. */
+export function poolGradKernel(kind: 0 | 1): NativeKernel {
+  return (addon, inputs, backend, attrs) => {
+    const dv = f32(backend, inputs.dy);
+    const xv = f32(backend, inputs.input);
+    const yv = kind === 0 ? f32(backend, inputs.output) : null;
+    if (!dv || !xv || yv === undefined) return undefined;
+    const info = poolInfo(inputs.input.shape, attrs);
+    const g = info && convGeometry(info);
+    if (!info || !g || inputs.dy.shape.join() !== info.outShape.join()) return undefined;
+    if (yv && yv.length !== dv.length) return undefined;
+    const dx = alloc(xv.length);
+    addon.poolGrad(kind, kind === 0 ? xv : null, yv, dv, dx, g);
+    return out(backend, inputs.input.shape.slice(), dx);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PadV2 (the gradient of Slice): padding on at most one axis, as a fill and strided block copies.
+
+/** PadV2: inputs {x}, attrs {paddings, constantValue}. More than one padded axis goes to the stock kernel. */
+export const padKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const { x } = inputs;
+  const xv = f32(backend, x);
+  if (!xv || xv.length === 0) return undefined;
+  const paddings = attrs.paddings as Array<[number, number]>;
+  const value = attrs.constantValue as number;
+  const padded = paddings.map((p, i) => (p[0] !== 0 || p[1] !== 0 ? i : -1)).filter((i) => i >= 0);
+  if (padded.length > 1 || paddings.length !== x.shape.length) return undefined;
+  const outShape = x.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
+  const total = size(outShape);
+  if (total > MAX_I32) return undefined;
+  if (padded.length === 0) return out(backend, outShape, xv.slice(0, total));
+  const ax = padded[0];
+  const inner = size(x.shape.slice(ax + 1));
+  const rows = size(x.shape.slice(0, ax));
+  const o = alloc(total);
+  o.fill(value);
+  addon.copyBlocks(xv, o, rows, x.shape[ax] * inner, 0, outShape[ax] * inner, paddings[ax][0] * inner, x.shape[ax] * inner);
+  return out(backend, outShape, o);
+};
+
+/** inputs {p, g, m, v}, attrs {lr, beta1, beta2, eps, weightDecay, bc1, bc2}: outputs [p', m', v']. */
+export const adamwKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const pv = need(f32(backend, inputs.p), 'p');
+  const o = [alloc(pv.length), alloc(pv.length), alloc(pv.length)];
+  const a = attrs as Record<string, number>;
+  addon.adamw(
+    pv, need(f32(backend, inputs.g), 'g'), need(f32(backend, inputs.m), 'm'), need(f32(backend, inputs.v), 'v'),
+    o[0], o[1], o[2], a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.bc1, a.bc2,
+  );
+  return o.map((values) => out(backend, inputs.p.shape.slice(), values));
+};
+
+/** Tile: one axis at a time, innermost first, each repeat a strided block copy. */
+export const tileKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const { x } = inputs;
+  const xv = f32(backend, x);
+  const reps = attrs.reps as number[];
+  if (!xv || xv.length === 0 || reps.length !== x.shape.length || reps.some((r) => !(r >= 1))) return undefined;
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  if (size(outShape) > MAX_I32) return undefined;
+  let cur = xv;
+  const shape = x.shape.slice();
+  for (let a = shape.length - 1; a >= 0; a--) {
+    if (reps[a] === 1) continue;
+    const width = size(shape.slice(a)); // one row of the current tensor from axis a inwards
+    const rows = size(shape.slice(0, a));
+    const next = alloc(rows * width * reps[a]);
+    for (let r = 0; r < reps[a]; r++) addon.copyBlocks(cur, next, rows, width, 0, width * reps[a], r * width, width);
+    cur = next;
+    shape[a] *= reps[a];
+  }
+  return out(backend, outShape, cur === xv ? xv.slice() : cur);
 };

@@ -17,12 +17,22 @@ import {
   EPG_LINEAR,
   EPG_ATTENTION,
   EPG_ATTENTION_GRAD,
+  EPG_ADAMW,
+  adamwKernel,
   attentionKernel,
   attentionGradKernel,
   EPG_SOFTMAX_GRAD,
   REDUCE_OPS,
   UNARY_OPS,
   batchMatMulKernel,
+  conv2dKernel,
+  fusedConv2dKernel,
+  conv2dBackpropInputKernel,
+  conv2dBackpropFilterKernel,
+  poolKernel,
+  poolGradKernel,
+  padKernel,
+  tileKernel,
   binaryKernel,
   concatKernel,
   erfGradKernel,
@@ -78,6 +88,16 @@ function overrides(): Record<string, NativeKernel> {
     Max: reduceKernel(REDUCE_OPS.Max, 'reductionIndices'),
     Min: reduceKernel(REDUCE_OPS.Min, 'axis'),
     Prod: reduceKernel(REDUCE_OPS.Prod, 'axis'),
+    Conv2D: conv2dKernel,
+    FusedConv2D: fusedConv2dKernel,
+    Conv2DBackpropInput: conv2dBackpropInputKernel,
+    Conv2DBackpropFilter: conv2dBackpropFilterKernel,
+    MaxPool: poolKernel(0),
+    AvgPool: poolKernel(1),
+    MaxPoolGrad: poolGradKernel(0),
+    AvgPoolGrad: poolGradKernel(1),
+    PadV2: padKernel,
+    Tile: tileKernel,
   };
   for (const [name, op] of Object.entries(BINARY_OPS)) table[name] = binaryKernel(op);
   for (const [name, op] of Object.entries(UNARY_OPS)) table[name] = unaryKernel(op);
@@ -95,6 +115,7 @@ const FUSED: Record<string, NativeKernel> = {
   [EPG_LINEAR]: linearKernel,
   [EPG_ATTENTION]: attentionKernel,
   [EPG_ATTENTION_GRAD]: attentionGradKernel,
+  [EPG_ADAMW]: adamwKernel,
 };
 
 interface State {

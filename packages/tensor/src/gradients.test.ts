@@ -15,8 +15,9 @@ describe('stopGradient', () => {
     expectClose(g, [1, -2, 3]);
     const g0 = tf.grad((v: tf.Tensor) => tf.sum(tf.square(stopGradient(v))))(x);
     expectClose(g0, [0, 0, 0], { atol: 0 });
-    expectClose(stopGradient(x), x, { atol: 0 });
-    [x, g, g0].forEach((t) => t.dispose());
+    const same = stopGradient(x);
+    expectClose(same, x, { atol: 0 });
+    [x, g, g0, same].forEach((t) => t.dispose());
   });
 });
 

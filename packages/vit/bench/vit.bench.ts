@@ -32,7 +32,7 @@ function stepFn(name: PresetName, stage: Stage, batch: number): { run: () => voi
   const store = ParameterStore.create();
   const rs = RandomStream.fromSeed(1);
   const x = normalTensor(rs.child('x'), [batch, cfg.imageSize, cfg.imageSize, cfg.channels]) as tf.Tensor4D;
-  const t = tf.tensor1d(Array.from({ length: batch }, (_, i) => 250 * Math.log(0.01 + i)));
+  const t = Float64Array.from({ length: batch }, (_, i) => 250 * Math.log(0.01 + i));
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % cfg.numClasses), 'int32');
   let loss: () => tf.Scalar;
   if (stage === 'pretrain') {
@@ -57,7 +57,7 @@ function stepFn(name: PresetName, stage: Stage, batch: number): { run: () => voi
     },
     dispose: () => {
       store.dispose();
-      tf.dispose([x, t, y]);
+      tf.dispose([x, y]);
     },
   };
 }

@@ -12,7 +12,7 @@ describe('presets', () => {
       expect(tokenLayout(PRESETS[n]).tokens).toBe(258);
     }
     expect(tokenLayout(PRESETS['epg-b16']).tokens).toBe(198);
-    expect(tokenLayout(PRESETS['cpu-tiny']).tokens).toBe(66); // the TOOLCHAIN §13 unit
+    expect(tokenLayout(PRESETS['cpu-tiny']).tokens).toBe(66); // the docs/toolchain.md §13 unit
     expect(tokenLayout(PRESETS['cpu-tiny-mnist']).tokens).toBe(51);
     expect(() => patchSizeFor(100)).toThrow(/multiple of the grid/);
   });
@@ -72,7 +72,7 @@ describe('shape inference', () => {
     const fn = buildFinetuneNetwork(net, cfg, { rng: RandomStream.fromSeed(2) });
     tf.tidy(() => {
       const x = tf.zeros<tf.Rank>([...s.input]) as tf.Tensor4D;
-      const t = tf.tensor1d([1, 2]);
+      const t = Float64Array.from([1, 2]);
       const o = enc(x, t);
       expect(o.cls.shape).toEqual(s.cls);
       expect(o.proj?.shape).toEqual(s.proj);

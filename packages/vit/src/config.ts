@@ -1,5 +1,5 @@
 /**
- * Model configurations and named presets (METHOD_SPEC §2.7), their validation, and shape inference.
+ * Model configurations and named presets (docs/method.md §2.7), their validation, and shape inference.
  * Pure numbers: nothing here allocates a tensor, so the biggest presets can be described on any machine.
  */
 
@@ -42,7 +42,7 @@ export const EXTRA_TOKENS = 2;
 
 /**
  * Patch size under EPG's fixed-token-count rule: the grid stays `grid`×`grid` (16×16 = 256 tokens at
- * 256/16 and 512/32) whatever the resolution [METHOD_SPEC §2.1].
+ * 256/16 and 512/32) whatever the resolution [docs/method.md §2.1].
  */
 export function patchSizeFor(resolution: number, grid = 16): number {
   if (!Number.isInteger(resolution) || resolution <= 0 || resolution % grid !== 0) {
@@ -59,7 +59,7 @@ function preset(p: Partial<ViTConfig> & Pick<ViTConfig, 'name' | 'imageSize' | '
   return { channels: 3, numClasses: 1000, mlpRatio: 4, decoderDropout: 0, ...p };
 }
 
-/** Every row of METHOD_SPEC §2.7, plus small presets for a CPU at 28–32 px and micro ones for unit tests. */
+/** Every row of docs/method.md §2.7, plus small presets for a CPU at 28–32 px and micro ones for unit tests. */
 export const PRESETS = {
   'epg-l16': preset({ name: 'epg-l16', imageSize: 256, patchSize: 16, encoder: ENC_L, decoder: ENC_L, projector: EPG_PROJ }),
   'epg-l32': preset({ name: 'epg-l32', imageSize: 512, patchSize: 32, encoder: ENC_L, decoder: ENC_L, projector: EPG_PROJ }),
@@ -70,7 +70,7 @@ export const PRESETS = {
   'epg-b16': preset({ name: 'epg-b16', imageSize: 224, patchSize: 16, encoder: ENC_B, decoder: ENC_B, projector: EPG_PROJ }),
   'rrcm-b': preset({ name: 'rrcm-b', imageSize: 224, patchSize: 16, encoder: ENC_B, projector: EPG_PROJ, numClasses: 0 }),
   'rrcm-s': preset({ name: 'rrcm-s', imageSize: 224, patchSize: 16, encoder: { depth: 6, width: 512, heads: 8 }, projector: { hidden: 2048, out: 256 }, numClasses: 0 }),
-  // CPU presets: the "tiny ViT unit" of TOOLCHAIN §13 (32×32×3, patch 4, 66 tokens, width 192, depth 6).
+  // CPU presets: the "tiny ViT unit" of docs/toolchain.md §13 (32×32×3, patch 4, 66 tokens, width 192, depth 6).
   'cpu-tiny': preset({
     name: 'cpu-tiny', imageSize: 32, patchSize: 4, numClasses: 10,
     encoder: { depth: 6, width: 192, heads: 3 }, decoder: { depth: 6, width: 192, heads: 3 }, projector: { hidden: 1024, out: 256 },

@@ -5,7 +5,7 @@ import { blockParams, flopCounts, paramCounts } from './counts';
 import { buildFinetuneNetwork, buildPretrainModel } from './model';
 
 describe('analytic parameter counts', () => {
-  it('match the README / METHOD_SPEC §2.7 figures without allocating', () => {
+  it('match the README / docs/method.md §2.7 figures without allocating', () => {
     const before = tf.memory().numTensors;
     const m = (n: PresetName) => Math.round(paramCounts(PRESETS[n]).finetune / 1e5) / 10;
     expect(m('epg-l16')).toBe(540.2);
@@ -48,7 +48,7 @@ describe('analytic parameter counts', () => {
 });
 
 describe('analytic FLOP counts', () => {
-  it('match METHOD_SPEC §2.7 forward MAC estimates (≈117G L, 131G XL, 180G XXL, 326G G)', () => {
+  it('match docs/method.md §2.7 forward MAC estimates (≈117G L, 131G XL, 180G XXL, 326G G)', () => {
     const g = (n: PresetName) => Math.round(flopCounts(PRESETS[n]).finetuneMacs / 1e9);
     expect(g('epg-l16')).toBe(117);
     expect(g('epg-xl16')).toBe(131);

@@ -1,6 +1,6 @@
 /**
  * Analytic parameter and FLOP counts from a config alone (no tensors), so the 1.4B-parameter presets
- * can be sized anywhere. The formulas follow the modules of METHOD_SPEC §2.1–2.6 one by one; the unit
+ * can be sized anywhere. The formulas follow the modules of docs/method.md §2.1–2.6 one by one; the unit
  * tests check them against the allocated parameter store on the small presets.
  */
 import { tokenLayout, validateConfig, type ViTConfig } from './config';
@@ -26,7 +26,7 @@ export interface ParamCounts {
   readonly finetune: number;
 }
 
-/** Parameter counts per part [METHOD_SPEC §2.1–2.6; EPG:rcm/vit.py@bf76f78]. */
+/** Parameter counts per part [docs/method.md §2.1–2.6; EPG:rcm/vit.py@bf76f78]. */
 export function paramCounts(cfg: ViTConfig): ParamCounts {
   validateConfig(cfg);
   const { tokens, patchDim } = tokenLayout(cfg);

@@ -36,7 +36,7 @@ export {
   isEncoderParam,
   dropoutMask,
 } from './model';
-export type { NetworkFn, EncoderFn, InitScheme, BuildOptions, NetworkFnOptions } from './model';
+export type { InitScheme, BuildOptions } from './model';
 export {
   TORCH_NAME_RULES,
   TORCH_IGNORED,
@@ -46,6 +46,6 @@ export {
   loadTorchStateDict,
   exportTorchStateDict,
 } from './namemap';
-export type { Layout, NameRule, LoadOptions, LoadReport, HostTensor } from './namemap';
+export type { Layout, NameRule, LoadOptions, LoadReport, TorchLayoutTensor } from './namemap';
 export { layerId, topLayerId, isNoDecayParam, finetuneParamGroups, assembleFinetune, freezeEncoder } from './finetune';
 export type { LayerDecayMode, FinetuneGroupOptions, AssembleOptions, Assembled } from './finetune';

@@ -1,5 +1,5 @@
 /**
- * Initial values [METHOD_SPEC §2.4]. Each tensor is drawn from its own child stream named after the
+ * Initial values [docs/method.md §2.4]. Each tensor is drawn from its own child stream named after the
  * parameter, so a value does not depend on the order in which parameters are created. The caller
  * owns the returned tensors (ParameterStore.add takes ownership).
  */

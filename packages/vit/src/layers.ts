@@ -1,6 +1,6 @@
 /**
  * The ViT building blocks as plain tfjs ops on NHWC / [B, T, D] tensors. Only ops that have gradients
- * on both the cpu and the wasm backend are used (TOOLCHAIN §12): patchify + matMul instead of conv2d,
+ * on both the cpu and the wasm backend are used (docs/toolchain.md §12): patchify + matMul instead of conv2d,
  * one-hot × matMul instead of gather, BatchNorm from moments/rsqrt. Matrix products are 2-D where
  * natural (tokens flattened into rows). Linear, LayerNorm, GELU and the attention core go through
  * @epg/tensor's fused ops: one native pass each (with its own gradient) on the cpu backend when native
@@ -75,7 +75,7 @@ export interface BatchNormState {
 /**
  * BatchNorm1d over the batch axis of [N, F] with PyTorch semantics [torch.nn.BatchNorm1d]:
  * training normalises with the biased batch variance and updates the running statistics with
- * momentum 0.1 and the UNBIASED variance N/(N−1) (METHOD_SPEC §10.6); evaluation uses the running
+ * momentum 0.1 and the UNBIASED variance N/(N−1) (docs/method.md §10.6); evaluation uses the running
  * statistics. The running-statistic update is a side effect on the buffers, outside the gradient.
  */
 export function batchNorm1d(x: tf.Tensor2D, s: BatchNormState, training: boolean, eps = NORM_EPS, momentum = BN_MOMENTUM): tf.Tensor2D {
@@ -101,7 +101,7 @@ export function batchNorm1d(x: tf.Tensor2D, s: BatchNormState, training: boolean
 /**
  * Sinusoidal time embedding [EPG:rcm/vit.py `timestep_embedding`]: half = dim/2,
  * freq_i = exp(−ln(10000)·i/half), emb = [cos(τ·freq), sin(τ·freq)] (cos first). The arguments are
- * formed in float64 on the host (|τ| reaches ~1.4e3 rad; METHOD_SPEC §10.8), then rounded to float32.
+ * formed in float64 on the host (|τ| reaches ~1.4e3 rad; docs/method.md §10.8), then rounded to float32.
  */
 export function timestepEmbedding(timeValues: ArrayLike<number>, dim: number, maxPeriod = 10000): Float32Array {
   const half = Math.floor(dim / 2);

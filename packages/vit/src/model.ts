@@ -3,15 +3,19 @@
  * holding those names (an online model, its EMA clone, a frozen copy).
  *
  *  - Pre-training model [rRCM:rrcm/vit.py `rRCMViT`][EPG:rcm/vit.py `RCMViT`]: encoder + projector,
- *    `EncoderFn (x, τ) → {cls: z, proj}`.
+ *    an `EncoderFn` of @epg/contracts: (x, τ, labels?) → {cls: z, proj}.
  *  - Fine-tuning network [EPG:rcm/vit.py@bf76f78 `DMViT`]: encoder + decoder with long skips and
- *    adaLN-Zero, `NetworkFn (x, τ, labels) → image`.
+ *    adaLN-Zero, a `NetworkFn` of @epg/contracts: (x, τ, labels?, call?) → image.
  *
  * Parameter names are the PyTorch state-dict names (see `namemap.ts` for the layouts). Images are
- * NHWC float32; `timeValue` is what the time embedding reads (e.g. 250·ln σ, computed by the caller).
+ * NHWC float32. The time values τ (e.g. 250·ln σ) arrive on the host as a Float64Array and the
+ * sinusoidal embedding is computed there in float64, then uploaded: nothing reads a tensor back
+ * (docs/method.md, "σ on the host"). Shape letters: B batch, T tokens, L patches, D encoder width,
+ * d decoder width, P = p²·C patch vector.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParameterStore, RandomStream } from '@epg/tensor';
+import { epgError, type ParameterStore, type RandomStream } from '@epg/tensor';
+import type { EncoderFn, NetworkCall, NetworkFn, TimeValues } from '@epg/contracts';
 import { tokenLayout, validateConfig, type ViTConfig } from './config';
 import {
   attention,
@@ -33,16 +37,6 @@ import {
   uniformSym,
   xavierUniform,
 } from './init';
-
-/** Fine-tuning contract (CONTRACTS.md): c_in-scaled NHWC input, time value per sample, optional int32 labels. */
-export type NetworkFn = (xIn: tf.Tensor4D, timeValue: tf.Tensor1D, labels?: tf.Tensor1D) => tf.Tensor4D;
-
-/** Pre-training contract (CONTRACTS.md): LayerNorm'd [CLS] z and, when the model has one, the projector output. */
-export type EncoderFn = (
-  xIn: tf.Tensor4D,
-  timeValue: tf.Tensor1D,
-  labels?: tf.Tensor1D,
-) => { cls: tf.Tensor2D; proj?: tf.Tensor2D };
 
 /** 'moco': pre-training init (MoCo v3 / rRCM). 'finetune': EPG DMViT.init_weights. */
 export type InitScheme = 'moco' | 'finetune';
@@ -170,7 +164,7 @@ function assertEmpty(store: ParameterStore, what: string): void {
 
 /**
  * Registers the pre-training model (encoder + projector if configured) into `store` and returns its
- * EncoderFn. Init: MoCo by default [METHOD_SPEC §2.4].
+ * EncoderFn. Init: MoCo by default (docs/method.md, "Architecture").
  */
 export function buildPretrainModel(store: ParameterStore, cfg: ViTConfig, opts: BuildOptions): EncoderFn {
   validateConfig(cfg);
@@ -191,14 +185,14 @@ export function buildPretrainModel(store: ParameterStore, cfg: ViTConfig, opts: 
  * `store` and returns its NetworkFn. Init: EPG's DMViT.init_weights by default; load pre-trained
  * encoder weights afterwards with `copyEncoderWeights`.
  */
-export function buildFinetuneNetwork(store: ParameterStore, cfg: ViTConfig, opts: BuildOptions & { dropoutRng?: RandomStream }): NetworkFn {
+export function buildFinetuneNetwork(store: ParameterStore, cfg: ViTConfig, opts: BuildOptions): NetworkFn {
   validateConfig(cfg);
   assertEmpty(store, 'buildFinetuneNetwork');
   const b = new Builder(store, opts.rng);
   addEncoder(b, cfg, opts.init ?? 'finetune');
   if (cfg.numClasses > 0) addClassEmbed(b, cfg);
   addDecoder(b, cfg);
-  return makeNetworkFn(store, cfg, { dropoutRng: opts.dropoutRng });
+  return makeNetworkFn(store, cfg);
 }
 
 /** True for the names of the encoder proper (what fine-tuning takes from a pre-trained checkpoint). */
@@ -218,17 +212,21 @@ export function copyEncoderWeights(target: ParameterStore, pretrained: Parameter
 // ---------------------------------------------------------------------------------------------
 // Forward
 
-function checkInputs(cfg: ViTConfig, x: tf.Tensor4D, timeValue: tf.Tensor1D, labels: tf.Tensor1D | undefined, who: string): void {
+function checkInputs(cfg: ViTConfig, x: tf.Tensor4D, time: TimeValues, labels: tf.Tensor1D | undefined, who: string): void {
   const want = [cfg.imageSize, cfg.imageSize, cfg.channels];
   if (x.rank !== 4 || x.shape[1] !== want[0] || x.shape[2] !== want[1] || x.shape[3] !== want[2]) {
-    throw new Error(`${who}: input has shape [${x.shape}] but preset '${cfg.name}' expects NHWC [B, ${want.join(', ')}]`);
+    throw epgError('shape', `${who}: input has shape [${x.shape}] but preset '${cfg.name}' expects NHWC [B, ${want.join(', ')}]`, 'resize the images or pick a preset of their size');
   }
   const B = x.shape[0];
-  if (timeValue.rank !== 1 || timeValue.shape[0] !== B) {
-    throw new Error(`${who}: timeValue has shape [${timeValue.shape}], expected one value per sample [${B}]`);
+  if (!(time instanceof Float64Array) || time.length !== B) {
+    const got = time instanceof Float64Array ? `${time.length} values` : 'not a Float64Array';
+    throw epgError('shape', `${who}: time values must be a host Float64Array with one value per sample [${B}], got ${got}`, 'pass timeValues(sigma, encoding) of @epg/contracts');
+  }
+  for (const t of time) {
+    if (!Number.isFinite(t)) throw epgError('numeric', `${who}: time value ${t} is not finite`, 'σ must be finite and > 0');
   }
   if (labels && (labels.rank !== 1 || labels.shape[0] !== B)) {
-    throw new Error(`${who}: labels have shape [${labels.shape}], expected one id per sample [${B}]`);
+    throw epgError('shape', `${who}: labels have shape [${labels.shape}], expected one id per sample [${B}]`, 'pass one int32 class id per image');
   }
 }
 
@@ -260,43 +258,44 @@ export function encoderBlock(store: ParameterStore, p: string, x: tf.Tensor3D, h
     qkv: g('attn.qkv.weight'),
     proj: g('attn.proj.weight'),
     projBias: g('attn.proj.bias'),
-  }, heads);
-  const h = tf.add(x, a) as tf.Tensor3D;
-  const m = mlp(layerNorm(h, g('norm2.weight'), g('norm2.bias')), g('mlp.fc1.weight'), g('mlp.fc1.bias'), g('mlp.fc2.weight'), g('mlp.fc2.bias'));
-  return tf.add(h, m) as tf.Tensor3D;
+  }, heads); // [B, T, D]
+  const h = tf.add(x, a) as tf.Tensor3D; // [B, T, D]
+  const m = mlp(layerNorm(h, g('norm2.weight'), g('norm2.bias')), g('mlp.fc1.weight'), g('mlp.fc1.bias'), g('mlp.fc2.weight'), g('mlp.fc2.bias')); // [B, T, D]
+  return tf.add(h, m) as tf.Tensor3D; // [B, T, D]
 }
 
-/** Token order [CLS], time, patches; pos-embed on all; pre-LN blocks; final LN [METHOD_SPEC §2.1–2.2]. */
+/** Token order [CLS], time, patches; pos-embed on all; pre-LN blocks; final LN (docs/method.md, "Architecture"). */
 function runEncoder(
   store: ParameterStore,
   cfg: ViTConfig,
-  x: tf.Tensor4D,
-  timeValue: tf.Tensor1D,
-  labels: tf.Tensor1D | undefined,
+  x: tf.Tensor4D, // [B, H, W, C]
+  timeValues: TimeValues, // [B] on the host
+  labels: tf.Tensor1D | undefined, // [B] int32
   keepAllTokens: boolean,
 ): EncoderState {
   const B = x.shape[0];
   const D = cfg.encoder.width;
   const { patches } = tokenLayout(cfg);
-  const patchTokens = linear(patchify(x, cfg.patchSize), store.get('patch_embed.proj.weight'), store.get('patch_embed.proj.bias')).reshape([B, patches, D]);
-  const time = tf.tensor2d(timestepEmbedding(timeValue.dataSync(), D), [B, D]);
-  let cls: tf.Tensor = tf.tile(store.get('cls_token'), [B, 1, 1]);
+  const patchTokens = linear(patchify(x, cfg.patchSize), store.get('patch_embed.proj.weight'), store.get('patch_embed.proj.bias')).reshape([B, patches, D]); // [B, L, D]
+  // The embedding is computed on the host from the host time values (float64 arguments), then uploaded.
+  const time = tf.tensor2d(timestepEmbedding(timeValues, D), [B, D]); // [B, D]
+  let cls: tf.Tensor = tf.tile(store.get('cls_token'), [B, 1, 1]); // [B, 1, D]
   let label: tf.Tensor2D | undefined;
   if (labels) {
     if (!store.has('class_embed.weight')) {
-      throw new Error(`ViT '${cfg.name}': labels were given but the model has no class embedding (numClasses 0 or built without classConditional)`);
+      throw epgError('config', `ViT '${cfg.name}': labels were given but the model has no class embedding`, 'use a preset with numClasses > 0 (or classConditional), or pass no labels');
     }
-    label = embed(labels, store.get('class_embed.weight') as tf.Tensor2D);
-    cls = tf.add(cls, label.reshape([B, 1, D]));
+    label = embed(labels, store.get('class_embed.weight') as tf.Tensor2D); // [B, D]
+    cls = tf.add(cls, label.reshape([B, 1, D])); // [B, 1, D]
   }
-  let h = tf.add(tf.concat([cls, time.reshape([B, 1, D]), patchTokens], 1), store.get('pos_embed')) as tf.Tensor3D;
+  let h = tf.add(tf.concat([cls, time.reshape([B, 1, D]), patchTokens], 1), store.get('pos_embed')) as tf.Tensor3D; // [B, T, D]
   const skips: tf.Tensor3D[] = [];
   for (let i = 0; i < cfg.encoder.depth; i++) {
-    h = encoderBlock(store, `blocks.${i}`, h, cfg.encoder.heads);
+    h = encoderBlock(store, `blocks.${i}`, h, cfg.encoder.heads); // [B, T, D]
     skips.push(h);
   }
-  const normIn = keepAllTokens ? h : (h.slice([0, 0, 0], [B, 1, D]) as tf.Tensor3D);
-  const tokens = layerNorm(normIn, store.get('norm.weight'), store.get('norm.bias')) as tf.Tensor3D;
+  const normIn = keepAllTokens ? h : (h.slice([0, 0, 0], [B, 1, D]) as tf.Tensor3D); // [B, T, D] or [B, 1, D]
+  const tokens = layerNorm(normIn, store.get('norm.weight'), store.get('norm.bias')) as tf.Tensor3D; // same as normIn
   return { tokens, skips, time, label };
 }
 
@@ -308,11 +307,11 @@ function projector(store: ParameterStore, z: tf.Tensor2D): tf.Tensor2D {
     runningVar: store.get(`projection_head.${i}.running_var`),
   });
   const training = store.training;
-  let h = linear(z, store.get('projection_head.0.weight')) as tf.Tensor2D;
-  h = tf.relu(batchNorm1d(h, bn(1), training));
-  h = linear(h, store.get('projection_head.3.weight')) as tf.Tensor2D;
-  h = tf.relu(batchNorm1d(h, bn(4), training));
-  return linear(h, store.get('projection_head.6.weight')) as tf.Tensor2D;
+  let h = linear(z, store.get('projection_head.0.weight')) as tf.Tensor2D; // [B, hidden]
+  h = tf.relu(batchNorm1d(h, bn(1), training)); // [B, hidden]
+  h = linear(h, store.get('projection_head.3.weight')) as tf.Tensor2D; // [B, hidden]
+  h = tf.relu(batchNorm1d(h, bn(4), training)); // [B, hidden]
+  return linear(h, store.get('projection_head.6.weight')) as tf.Tensor2D; // [B, out]
 }
 
 /**
@@ -323,12 +322,12 @@ function projector(store: ParameterStore, z: tf.Tensor2D): tf.Tensor2D {
 export function makeEncoderFn(store: ParameterStore, cfg: ViTConfig): EncoderFn {
   validateConfig(cfg);
   const hasProjector = store.has('projection_head.0.weight');
-  return (xIn, timeValue, labels) => {
-    checkInputs(cfg, xIn, timeValue, labels, `encoder '${cfg.name}'`);
+  return (xIn, time, labels) => {
+    checkInputs(cfg, xIn, time, labels, `encoder '${cfg.name}'`);
     return tf.tidy(() => {
       const B = xIn.shape[0];
-      const enc = runEncoder(store, cfg, xIn, timeValue, labels, false);
-      const cls = enc.tokens.reshape([B, cfg.encoder.width]) as tf.Tensor2D;
+      const enc = runEncoder(store, cfg, xIn, time, labels, false);
+      const cls = enc.tokens.reshape([B, cfg.encoder.width]) as tf.Tensor2D; // [B, D]
       return hasProjector ? { cls, proj: projector(store, cls) } : { cls };
     });
   };
@@ -350,63 +349,59 @@ export function decoderBlock(
   const g = (n: string) => store.get(`${p}.${n}`);
   const [B, , d] = x.shape;
   if (skip) {
-    x = linear(tf.concat([x, skip], 2), g('skip_linear.weight'), g('skip_linear.bias')) as tf.Tensor3D;
-    x = layerNorm(x, g('skip_norm.weight'), g('skip_norm.bias')) as tf.Tensor3D;
+    x = linear(tf.concat([x, skip], 2), g('skip_linear.weight'), g('skip_linear.bias')) as tf.Tensor3D; // [B, T, d + D] → [B, T, d]
+    x = layerNorm(x, g('skip_norm.weight'), g('skip_norm.bias')) as tf.Tensor3D; // [B, T, d]
   }
-  const mods = linear(silu(cond), g('adaLN_modulation.1.weight'), g('adaLN_modulation.1.bias'));
-  const [shift1, scale1, gate1, shift2, scale2, gate2] = tf.split(mods, 6, 1).map((m) => m.reshape([B, 1, d]));
+  const mods = linear(silu(cond), g('adaLN_modulation.1.weight'), g('adaLN_modulation.1.bias')); // [B, 6d]
+  const [shift1, scale1, gate1, shift2, scale2, gate2] = tf.split(mods, 6, 1).map((m) => m.reshape([B, 1, d])); // 6 × [B, 1, d]
   const modulate = (h: tf.Tensor, shift: tf.Tensor, scale: tf.Tensor) => tf.add(tf.mul(h, tf.add(scale, 1)), shift);
   const a = attention(modulate(layerNorm(x, g('norm1.weight'), g('norm1.bias')), shift1, scale1) as tf.Tensor3D, {
     qkv: g('attn.qkv.weight'),
     proj: g('attn.proj.weight'),
     projBias: g('attn.proj.bias'),
-  }, heads, projMask);
-  const h = tf.add(x, tf.mul(gate1, a));
-  const m = mlp(modulate(layerNorm(h, g('norm2.weight'), g('norm2.bias')), shift2, scale2), g('mlp.fc1.weight'), g('mlp.fc1.bias'), g('mlp.fc2.weight'), g('mlp.fc2.bias'));
-  return tf.add(h, tf.mul(gate2, m)) as tf.Tensor3D;
-}
-
-export interface NetworkFnOptions {
-  /**
-   * Stream for the decoder's attention-output dropout masks (used only when config.decoderDropout > 0
-   * and the store is in training mode). It advances with each call; two functions made with streams
-   * in the same state draw the same masks (online and target CM passes, METHOD_SPEC §9 Q15).
-   */
-  readonly dropoutRng?: RandomStream;
+  }, heads, projMask); // [B, T, d]
+  const h = tf.add(x, tf.mul(gate1, a)); // [B, T, d]
+  const m = mlp(modulate(layerNorm(h, g('norm2.weight'), g('norm2.bias')), shift2, scale2), g('mlp.fc1.weight'), g('mlp.fc1.bias'), g('mlp.fc2.weight'), g('mlp.fc2.bias')); // [B, T, d]
+  return tf.add(h, tf.mul(gate2, m)) as tf.Tensor3D; // [B, T, d]
 }
 
 /**
  * The fine-tuning forward [EPG:rcm/vit.py@bf76f78 `DMViT.forward`] over any store holding the names
  * of `buildFinetuneNetwork`. Labels (when given) are added to the [CLS] input and to the adaLN vector;
  * without labels no class embedding is used (as PyTorch with y=None). Runs in tf.tidy.
+ *
+ * Dropout (config.decoderDropout > 0, store in training mode) draws its masks from `call.dropout`, a
+ * per-call stream: two calls given streams in the same state draw the same masks (the online and target
+ * passes of consistency fine-tuning, docs/method.md, "Consistency fine-tuning").
  */
-export function makeNetworkFn(store: ParameterStore, cfg: ViTConfig, opts: NetworkFnOptions = {}): NetworkFn {
+export function makeNetworkFn(store: ParameterStore, cfg: ViTConfig): NetworkFn {
   validateConfig(cfg);
   const dec = cfg.decoder;
   if (!dec) throw new Error(`ViT config '${cfg.name}' has no decoder: a fine-tuning network needs config.decoder`);
   const { tokens: T } = tokenLayout(cfg);
-  return (xIn, timeValue, labels) => {
-    checkInputs(cfg, xIn, timeValue, labels, `network '${cfg.name}'`);
+  return (xIn: tf.Tensor4D, time: TimeValues, labels?: tf.Tensor1D, call?: NetworkCall) => {
+    checkInputs(cfg, xIn, time, labels, `network '${cfg.name}'`);
     const useDropout = cfg.decoderDropout > 0 && store.training;
-    if (useDropout && !opts.dropoutRng) {
-      throw new Error(`network '${cfg.name}': decoderDropout ${cfg.decoderDropout} in training mode needs a dropoutRng (makeNetworkFn options)`);
+    const dropout = call?.dropout;
+    if (useDropout && !dropout) {
+      throw epgError('config', `network '${cfg.name}': decoderDropout ${cfg.decoderDropout} in training mode needs a dropout stream`, 'pass call = { dropout: stream } (diffusionTrainStep does), or set the store to eval mode');
     }
     return tf.tidy(() => {
       const B = xIn.shape[0];
-      const enc = runEncoder(store, cfg, xIn, timeValue, labels, true);
-      let x: tf.Tensor3D = enc.tokens;
+      const enc = runEncoder(store, cfg, xIn, time, labels, true);
+      let x: tf.Tensor3D = enc.tokens; // [B, T, D]
       if (store.has('encoder_to_decoder.weight')) {
-        x = linear(x, store.get('encoder_to_decoder.weight'), store.get('encoder_to_decoder.bias')) as tf.Tensor3D;
+        x = linear(x, store.get('encoder_to_decoder.weight'), store.get('encoder_to_decoder.bias')) as tf.Tensor3D; // [B, T, d]
       }
-      const cond = enc.label ? (tf.add(enc.time, enc.label) as tf.Tensor2D) : enc.time;
+      const cond = enc.label ? (tf.add(enc.time, enc.label) as tf.Tensor2D) : enc.time; // [B, D]
       const skips = [...enc.skips];
       for (let j = 0; j < dec.depth; j++) {
-        const mask = useDropout ? dropoutMask(opts.dropoutRng!, [B, T, dec.width], cfg.decoderDropout) : undefined;
-        x = decoderBlock(store, `decoder_blocks.${j}`, x, cond, skips.pop(), dec.heads, mask);
+        const mask = useDropout ? dropoutMask(dropout!, [B, T, dec.width], cfg.decoderDropout) : undefined; // [B, T, d]
+        x = decoderBlock(store, `decoder_blocks.${j}`, x, cond, skips.pop(), dec.heads, mask); // [B, T, d]
       }
-      const patchesOut = x.slice([0, 2, 0], [B, T - 2, dec.width]);
-      const out = linear(layerNorm(patchesOut, store.get('out_norm.weight'), store.get('out_norm.bias')), store.get('out.weight'), store.get('out.bias'));
-      return unpatchify(out, B, cfg.imageSize, cfg.patchSize, cfg.channels);
+      const patchesOut = x.slice([0, 2, 0], [B, T - 2, dec.width]); // [B, L, d]
+      const out = linear(layerNorm(patchesOut, store.get('out_norm.weight'), store.get('out_norm.bias')), store.get('out.weight'), store.get('out.bias')); // [B, L, P]
+      return unpatchify(out, B, cfg.imageSize, cfg.patchSize, cfg.channels); // [B, H, W, C]
     });
   };
 }

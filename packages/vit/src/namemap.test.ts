@@ -54,7 +54,7 @@ describe('a PyTorch-style state dict (numpy-made safetensors) loads through the 
     expect(report.loaded.length).toBe(store.entries().length);
     tf.tidy(() => {
       const x = tf.tensor4d(ref.xNHWC, ref.inputShape);
-      const t = tf.tensor1d(ref.t);
+      const t = Float64Array.from(Float32Array.from(ref.t)); // PyTorch got float32 time values
       expectClose(net(x, t, tf.tensor1d(ref.labels, 'int32')), ref.networkNHWC, { rtol: 1e-5, atol: 1e-5 });
       expectClose(net(x, t), ref.networkUncondNHWC, { rtol: 1e-5, atol: 1e-5 });
     });
@@ -68,7 +68,7 @@ describe('a PyTorch-style state dict (numpy-made safetensors) loads through the 
     const report = loadTorchStateDict(store, torch);
     expect(report.unexpected.some((n) => n.startsWith('decoder_blocks.'))).toBe(true);
     tf.tidy(() => {
-      const o = enc(tf.tensor4d(ref.xNHWC, ref.inputShape), tf.tensor1d(ref.t));
+      const o = enc(tf.tensor4d(ref.xNHWC, ref.inputShape), Float64Array.from(Float32Array.from(ref.t)));
       expectClose(o.cls, ref.cls, { rtol: 1e-5, atol: 1e-5 });
       expectClose(o.proj!, ref.proj, { rtol: 1e-5, atol: 1e-5 });
     });

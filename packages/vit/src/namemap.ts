@@ -3,7 +3,7 @@
  * from the checkpoint as it is (`.pth` / `.pt` / `.bin` written by torch.save) or from safetensors
  * by @epg/tensor's `readStateDict(path, { select: 'ema' })`. Names are identical (`blocks.3.attn.qkv.weight`, `decoder_blocks.0.
  * adaLN_modulation.1.bias`, `projection_head.4.running_var`, ...); only layouts differ
- * [METHOD_SPEC §9 Q15]:
+ * [docs/method.md §9 Q15]:
  *  - every nn.Linear weight: PyTorch (out, in) → here (in, out), a transpose;
  *  - the patch-embedding Conv2d weight: PyTorch (O=D, I=C, kh, kw) → tfjs conv (kh, kw, C, D) →
  *    here the patchify matrix (kh·kw·C, D), rows ordered (p_row, p_col, channel);
@@ -42,7 +42,8 @@ export function layoutOf(name: string): Layout {
   return TORCH_NAME_RULES.find((r) => r.pattern.test(name))!.layout;
 }
 
-export interface HostTensor {
+/** A host tensor in PyTorch or this package's layout (not @epg/tensor's optimiser `HostTensor`, which carries a dtype). */
+export interface TorchLayoutTensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
 }
@@ -52,7 +53,7 @@ function toFloat32(data: ArrayLike<number>): Float32Array {
 }
 
 /** One PyTorch tensor in this package's layout. `name` selects the rule. */
-export function fromTorchLayout(name: string, t: { shape: readonly number[]; data: ArrayLike<number> }): HostTensor {
+export function fromTorchLayout(name: string, t: { shape: readonly number[]; data: ArrayLike<number> }): TorchLayoutTensor {
   const layout = layoutOf(name);
   const src = toFloat32(t.data);
   if (layout === 'same') return { shape: [...t.shape], data: src };
@@ -74,7 +75,7 @@ export function fromTorchLayout(name: string, t: { shape: readonly number[]; dat
 }
 
 /** Inverse of `fromTorchLayout`; `channels` is needed to split the patchify rows back into (p, p, C). */
-export function toTorchLayout(name: string, t: HostTensor, channels: number): HostTensor {
+export function toTorchLayout(name: string, t: TorchLayoutTensor, channels: number): TorchLayoutTensor {
   const layout = layoutOf(name);
   if (layout === 'same') return { shape: [...t.shape], data: t.data };
   if (layout === 'linear') {
@@ -159,8 +160,8 @@ export function loadTorchStateDict(
 }
 
 /** The store's parameters and buffers as a PyTorch-layout state dict (for `encodeSafetensors`). */
-export function exportTorchStateDict(store: ParameterStore, channels: number): Record<string, HostTensor> {
-  const out: Record<string, HostTensor> = {};
+export function exportTorchStateDict(store: ParameterStore, channels: number): Record<string, TorchLayoutTensor> {
+  const out: Record<string, TorchLayoutTensor> = {};
   for (const e of store.entries()) {
     const rel = e.name.slice(store.prefix.length);
     out[rel] = toTorchLayout(rel, { shape: e.variable.shape, data: e.variable.dataSync() as Float32Array }, channels);

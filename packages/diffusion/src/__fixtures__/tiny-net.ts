@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { normalTensor, type ParameterStore, type RandomStream } from '@epg/tensor';
-import type { NetworkFn } from '../types';
+import type { NetworkFn } from '@epg/contracts';
 
 export interface TinyNetOptions {
   /** H·W·C of the images. */
@@ -30,10 +30,10 @@ export function tinyNet(store: ParameterStore, rs: RandomStream, o: TinyNetOptio
   lin('out', Hd, P);
   if (K > 0) store.add('emb', normalTensor(rs.child('emb'), [K, Hd], 0, 0.5));
   const dense = (name: string, x: tf.Tensor2D) => tf.add(tf.matMul(x, store.get(`${name}.w`) as tf.Tensor2D), store.get(`${name}.b`)) as tf.Tensor2D;
-  return (xIn, timeValue, labels) =>
+  return (xIn, time, labels) =>
     tf.tidy(() => {
       const b = xIn.shape[0];
-      const t = tf.reshape(tf.mul(timeValue, timeScale), [b, 1]) as tf.Tensor2D;
+      const t = tf.tensor2d(Float32Array.from(time, (v) => v * timeScale), [b, 1]); // host time values, uploaded
       let h = tf.relu(dense('inp', tf.concat([tf.reshape(xIn, [b, P]) as tf.Tensor2D, t], 1)));
       if (K > 0 && labels) h = tf.add(h, tf.matMul(tf.oneHot(labels, K) as tf.Tensor2D, store.get('emb') as tf.Tensor2D));
       h = tf.relu(dense('mid', tf.concat([h, t], 1)));

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { EpgError, epgError } from '../errors';
+import { adamwUpdate } from '@epg/tensor-native';
 import type { ParamEntry, ParameterStore } from '../params';
 import { arraysEqual } from '../params';
 import type { NamedTensors } from '../gradients';
@@ -121,8 +122,9 @@ export class AdamW {
         group: g?.name ?? 'default',
         lrMultiplier: g?.lrMultiplier ?? 1,
         weightDecay: g?.weightDecay ?? (entry.weightDecay ? this.weightDecay : 0),
-        m: tf.variable(tf.zerosLike(entry.variable), false),
-        v: tf.variable(tf.zerosLike(entry.variable), false),
+        // tidy disposes the zero initial values (a variable keeps its own reference to the data).
+        m: tf.tidy(() => tf.variable(tf.zerosLike(entry.variable), false)),
+        v: tf.tidy(() => tf.variable(tf.zerosLike(entry.variable), false)),
       };
     });
   }
@@ -175,12 +177,10 @@ export class AdamW {
         }
         const lrG = lr * s.lrMultiplier;
         const next = tf.tidy(() => {
-          const m = tf.add(tf.mul(s.m, this.beta1), tf.mul(g, 1 - this.beta1));
-          const v = tf.add(tf.mul(s.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-          const p0 = s.entry.variable;
-          const decayed = s.weightDecay !== 0 ? tf.mul(p0, 1 - lrG * s.weightDecay) : p0;
-          const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
-          const p = tf.sub(decayed, tf.mul(tf.div(m, denom), lrG / bc1));
+          // One native pass on cpu+native (@epg/tensor-native), the same formula as tfjs ops elsewhere.
+          const [p, m, v] = adamwUpdate(s.entry.variable, g, s.m, s.v, {
+            lr: lrG, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: s.weightDecay, bc1, bc2,
+          });
           return { m, v, p };
         });
         pending.push({ slot: s, ...next });

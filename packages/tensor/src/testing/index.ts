@@ -12,6 +12,39 @@ export function useTestBackend(): void {
   });
 }
 
+let leakAllowed: string | null = null;
+
+/**
+ * Opts the current test out of the per-test leak check (installed by @epg/tensor/jest-setup), e.g. a
+ * test that builds a store shared with later tests. The reason is required and says why the tensors stay.
+ */
+export function allowTensorLeak(reason: string): void {
+  if (!reason || !reason.trim()) throw new Error('allowTensorLeak needs a reason: say why this test keeps tensors');
+  leakAllowed = reason;
+}
+
+/**
+ * Installs the default leak check: tf.memory().numTensors must be the same after each test as before it
+ * (tensors made in beforeAll/afterAll hooks are outside the count). A test that keeps tensors on purpose
+ * calls allowTensorLeak(reason). EPG_LEAK_CHECK=0 turns the check off for a debugging run.
+ */
+export function installLeakCheck(): void {
+  if (process.env.EPG_LEAK_CHECK === '0') return;
+  let before = 0;
+  beforeEach(() => {
+    leakAllowed = null;
+    before = tf.memory().numTensors;
+  });
+  afterEach(() => {
+    const after = tf.memory().numTensors;
+    if (after !== before && leakAllowed === null) {
+      throw new Error(
+        `this test leaked ${after - before} tensor(s) (numTensors ${before} -> ${after}): dispose them (tf.tidy, tf.dispose), or call allowTensorLeak('why') in the test`,
+      );
+    }
+  });
+}
+
 /**
  * Runs `fn` and asserts that it leaves no new tensors behind (tf.memory().numTensors is flat).
  * `fn` may return a value that is not a tensor; returned tensors count as leaks.
@@ -83,4 +116,41 @@ export function maxRelativeError(actual: Numeric, expected: Numeric, floor = 1e-
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
   return m;
+}
+
+/** One read of a tensor's values back to the host, seen by `countReadbacks`. */
+export interface Readback {
+  readonly method: 'dataSync' | 'arraySync' | 'data' | 'array';
+  readonly shape: readonly number[];
+  readonly dtype: string;
+}
+
+/**
+ * Runs `fn` while recording every read-back of tensor values to the host (dataSync, arraySync, data,
+ * array on any tensor). A read-back blocks on the backend (a sync point on a GPU), so code paths that
+ * promise none (σ on the host, docs/method.md) are tested with this. Reads made by expectClose etc.
+ * inside `fn` count too: keep assertions outside.
+ */
+export function countReadbacks<T>(fn: () => T): { result: T; reads: Readback[] } {
+  const proto = tf.Tensor.prototype as unknown as Record<Readback['method'], (...a: unknown[]) => unknown>;
+  const methods: Readback['method'][] = ['dataSync', 'arraySync', 'data', 'array'];
+  const saved = methods.map((m) => proto[m]);
+  const reads: Readback[] = [];
+  let depth = 0; // arraySync calls dataSync internally: count the outer call only
+  methods.forEach((m, i) => {
+    proto[m] = function (this: tf.Tensor, ...args: unknown[]) {
+      if (depth === 0) reads.push({ method: m, shape: [...this.shape], dtype: this.dtype });
+      depth++;
+      try {
+        return saved[i].apply(this, args);
+      } finally {
+        depth--;
+      }
+    };
+  });
+  try {
+    return { result: fn(), reads };
+  } finally {
+    methods.forEach((m, i) => (proto[m] = saved[i]));
+  }
 }
