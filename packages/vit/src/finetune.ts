@@ -19,7 +19,8 @@ import {
   type RandomStream,
 } from '@epg/tensor';
 import { validateConfig, type ViTConfig } from './config';
-import { buildFinetuneNetwork, isEncoderParam, makeEncoderFn, type EncoderFn, type NetworkFn } from './model';
+import type { EncoderFn, NetworkFn } from '@epg/contracts';
+import { buildFinetuneNetwork, isEncoderParam, makeEncoderFn } from './model';
 
 /** 'encoder': the whole decoder shares the top id (EPG's default mode); 'all': decoder blocks get ids too. */
 export type LayerDecayMode = 'encoder' | 'all';
@@ -119,7 +120,7 @@ function isStore(p: ParameterStore | LoadedCheckpoint): p is ParameterStore {
 export function assembleFinetune(opts: AssembleOptions): E.Either<CheckpointError, Assembled> {
   const cfg = validateConfig(opts.cfg);
   const store = ParameterStore.create();
-  const network = buildFinetuneNetwork(store, cfg, { rng: opts.rng, dropoutRng: opts.dropoutRng });
+  const network = buildFinetuneNetwork(store, cfg, { rng: opts.rng });
   const encoderNames = store.names().filter(isEncoderParam);
   const src = opts.pretrained;
   if (!src) return E.right({ store, network, loaded: [] });

@@ -60,7 +60,7 @@ export function orThrow<A>(e: E.Either<Error, A>): A {
 export function trainImages(config: RunConfig): ImageSet {
   const { dataset, limit } = config.data;
   if (dataset === 'image-folder') throw epgError('config', "data.dataset 'image-folder' is not wired into epg-train yet", "use 'mnist' or 'fashion-mnist'");
-  const set = dataset === 'mnist' ? loadMnist('train') : loadFashionMnist('train');
+  const set = orThrow(dataset === 'mnist' ? loadMnist('train') : loadFashionMnist('train'));
   if (limit === null || limit >= set.count) return set;
   const per = set.height * set.width * set.channels;
   return { ...set, images: set.images.subarray(0, limit * per), labels: set.labels.subarray(0, limit), count: limit };

@@ -59,7 +59,7 @@ export async function runEvaluate(ctx: RunContext): Promise<EvalSummary> {
   const objectives = (['consistency', 'diffusion'] as const).filter((o) => config[o] !== null);
   const size = vit.imageSize;
   const dataset = config.data.dataset === 'fashion-mnist' ? 'fashion-mnist' : 'mnist';
-  const test = dataset === 'mnist' ? loadMnist('test') : loadFashionMnist('test');
+  const test = orThrow(dataset === 'mnist' ? loadMnist('test') : loadFashionMnist('test'));
   const sections: ReportSection[] = [];
   const fid: Partial<Record<Objective, number>> = {};
   ctx.log(`evaluate: domain classifier for ${dataset} (trained and cached on first use)`);

@@ -18,7 +18,8 @@ import {
 import { plainPrepare, plainToTensors } from '@epg/data';
 import { cmShortRun, noiseSpace, type NoiseSpace } from '@epg/schedules';
 import { AdamW, ParameterStore, RandomStream, epgError, restoreStore } from '@epg/tensor';
-import { assembleFinetune, finetuneParamGroups, freezeEncoder, isEncoderParam, type NetworkFn, type ViTConfig } from '@epg/vit';
+import type { NetworkFn } from '@epg/contracts';
+import { assembleFinetune, finetuneParamGroups, freezeEncoder, isEncoderParam, type ViTConfig } from '@epg/vit';
 import type { RunConfig } from '../config';
 import { cmDenoiser, dmTrainStep, encoderAt } from '../networks';
 import { buildPretrainStores } from './pretrain';
