@@ -14,7 +14,8 @@ const MNIST_QUICK: RunConfig = {
   variants: [],
   seed: 0,
   data: { dataset: 'mnist', path: null, limit: null },
-  model: { preset: 'cpu-tiny-mnist', decoderDropout: 0 },
+  // cpu-micro-mnist (models.ts): 300 steps × 64 images per stage take minutes on two cores.
+  model: { preset: 'cpu-micro-mnist', decoderDropout: 0 },
   pretrain: { variant: 'epg', steps: 300, batch: 64, lr: 1e-3 },
   diffusion: { steps: 300, batch: 64, lr: 1e-3, clipNorm: null, labelDropout: 0.1 },
   consistency: { steps: 300, batch: 64, lr: 1e-3, distance: 'epg', huberC: 0.06, auxWeight: 1, clipNorm: null },
@@ -26,6 +27,7 @@ const MNIST_QUICK: RunConfig = {
 const MNIST_STUDY: RunConfig = {
   ...MNIST_QUICK,
   preset: 'mnist-study',
+  model: { preset: 'cpu-tiny-mnist', decoderDropout: 0 },
   pretrain: { variant: 'epg', steps: 2000, batch: 128, lr: 1e-3 },
   diffusion: { ...MNIST_QUICK.diffusion!, steps: 2000, batch: 128 },
   consistency: { ...MNIST_QUICK.consistency!, steps: 2000, batch: 128 },

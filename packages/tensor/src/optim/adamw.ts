@@ -228,7 +228,9 @@ export class AdamW {
         if (!arraysEqual(h.shape, slot.shape)) {
           throw new Error(`optimizer state '${key}' has shape [${h.shape}], expected [${slot.shape}]`);
         }
-        slot.assign(tf.tensor(h.data, h.shape, 'float32'));
+        const value = tf.tensor(h.data, h.shape, 'float32');
+        slot.assign(value);
+        value.dispose(); // assign copies; the temporary would leak one tensor per moment
       }
     }
     this.t = state.step;

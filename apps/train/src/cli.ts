@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * epg-train: parse → resolve the config → (dry run: print it) → check/initialise the run directory →
+ * initialise the tfjs backend → run the stages. Every EpgError ends as one line `error: <message>`
+ * on stderr and exit code 1; nothing is written before the config and the run directory are checked.
+ */
+import { readFileSync } from 'node:fs';
+import * as E from 'fp-ts/Either';
+import { epgError, formatReport, initBackend, isEpgError, type EpgError } from '@epg/tensor';
+import { parseTrainArgs, USAGE, type TrainArgs } from './args';
+import type { RunConfig } from './config';
+import { cmShortRun } from '@epg/schedules';
+import { pretrainConfig } from '@epg/ssl';
+import { resolveVit } from './models';
+import { resolveConfig } from './presets';
+import { checkRunDir, defaultRunDir, initRunDir } from './run-dir';
+import type { RunContext, StageName } from './stages/common';
+import { runEvaluate } from './stages/evaluate';
+import { runFinetune } from './stages/finetune';
+import { runPretrain } from './stages/pretrain';
+
+export interface CliIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+/** Test hooks (not on the command line). */
+export interface CliHooks {
+  readonly stopAfter?: RunContext['stopAfter'];
+  readonly onStep?: RunContext['onStep'];
+  readonly progressMs?: number;
+  /** Skip the backend initialisation (tests that already chose one). */
+  readonly skipBackend?: boolean;
+}
+
+const STDIO: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+
+function readConfigFile(path: string): E.Either<EpgError, unknown> {
+  try {
+    return E.right(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return E.left(
+      code
+        ? epgError('io', `cannot read config file ${path} (${code})`, 'check the --config path')
+        : epgError('format', `config file ${path} is not valid JSON (${(e as Error).message})`, 'fix the file'),
+    );
+  }
+}
+
+export function resolveArgs(args: TrainArgs): E.Either<EpgError, RunConfig> {
+  let base: unknown = args.preset ?? 'mnist-quick';
+  if (args.configFile !== null) {
+    const f = readConfigFile(args.configFile);
+    if (E.isLeft(f)) return f;
+    base = f.right;
+  }
+  return resolveConfig({ base, variants: args.variants, sets: args.sets });
+}
+
+/**
+ * The stage schedules a config implies, built once before anything is written, so that values the
+ * codecs accept but a schedule refuses (e.g. a 1-step pre-training) fail at the start, not mid-run.
+ */
+export function checkSchedules(config: RunConfig): E.Either<EpgError, void> {
+  const attempt = (field: string, f: () => unknown): E.Either<EpgError, void> => {
+    try {
+      f();
+      return E.right(undefined);
+    } catch (e) {
+      return E.left(epgError('config', `config field ${field} is refused by its schedule (${(e as Error).message})`, 'use a longer run'));
+    }
+  };
+  const p = config.pretrain;
+  if (p) {
+    const r = attempt('pretrain.steps', () => pretrainConfig(p.variant, { totalSteps: p.steps, ...(p.lr !== null ? { lr: p.lr } : {}) }));
+    if (E.isLeft(r)) return r;
+  }
+  const c = config.consistency;
+  return c ? attempt('consistency.steps', () => cmShortRun(c.steps)) : E.right(undefined);
+}
+
+/** Runs epg-train; resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: CliHooks = {}): Promise<number> {
+  try {
+    const parsed = parseTrainArgs(argv);
+    if (E.isLeft(parsed)) throw parsed.left;
+    const args = parsed.right;
+    if (args.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    const config = resolveArgs(args);
+    if (E.isLeft(config)) throw config.left;
+    const vit = resolveVit(config.right);
+    if (E.isLeft(vit)) throw vit.left;
+    if (args.command === 'finetune' && config.right[args.objective!] === null) {
+      throw epgError('config', `finetune --objective ${args.objective}: this config has no ${args.objective} section`, `use a preset with one, or --set ${args.objective}=… `);
+    }
+    const schedules = checkSchedules(config.right);
+    if (E.isLeft(schedules)) throw schedules.left;
+    if (args.dryRun) {
+      io.out(JSON.stringify(config.right, null, 2));
+      return 0;
+    }
+    const dir = args.runDir ?? defaultRunDir(config.right);
+    const checked = checkRunDir(dir, config.right, args.resume);
+    if (E.isLeft(checked)) throw checked.left;
+    if (!hooks.skipBackend) {
+      const report = await initBackend({ ...(args.backend ? { force: args.backend } : {}), log: null });
+      io.out(formatReport(report));
+    }
+    if (!args.resume) {
+      const init = initRunDir(dir, config.right);
+      if (E.isLeft(init)) throw init.left;
+    }
+    io.out(`run directory: ${dir}`);
+    const ctx: RunContext = { dir, config: config.right, vit: vit.right, log: io.out, ...hooks };
+    const stages: Array<StageName | 'evaluate'> =
+      args.command === 'all' ? ['pretrain', 'consistency', 'diffusion', 'evaluate'] : args.command === 'pretrain' ? ['pretrain'] : [args.objective!];
+    for (const s of stages) {
+      const t0 = performance.now();
+      if (s === 'evaluate') {
+        const r = await runEvaluate(ctx);
+        io.out(`report: ${r.report}`);
+      } else {
+        const r = s === 'pretrain' ? await runPretrain(ctx) : await runFinetune(ctx, s);
+        if (r === 'stopped') {
+          io.out(`${s}: stopped (test hook)`);
+          return 0;
+        }
+      }
+      io.out(`${s}: finished in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+    }
+    return 0;
+  } catch (e) {
+    if (isEpgError(e)) {
+      io.err(`error: ${e.message.split('\n')[0]}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exit(2);
+    },
+  );
+}

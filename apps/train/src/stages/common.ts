@@ -1,0 +1,162 @@
+/**
+ * What every training stage shares: the run context, the training images, and the loop that
+ * resumes from the stage's latest checkpoint generation, logs metrics and progress, and saves
+ * checkpoint generations every `checkpoint.every` steps and at the end.
+ *
+ * Exact resume: a checkpoint holds the stores, the optimiser (moments and step), the loader's
+ * position (sidecar `extra.loader`) and the step. Every random draw of step k comes from
+ * RandomStream.derive(seed, k, …) or from the loader's (seed, epoch, position) streams, so the
+ * resumed steps are the steps the uninterrupted run would have taken.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as E from 'fp-ts/Either';
+import { ImageLoader, loadFashionMnist, loadMnist, type ImageSet, type LoaderState, type RawBatch } from '@epg/data';
+import {
+  epgError,
+  listCheckpointGenerations,
+  readCheckpoint,
+  restoreOptimizer,
+  restoreStore,
+  saveCheckpoint,
+  type AdamW,
+  type LoadedCheckpoint,
+  type ParameterStore,
+} from '@epg/tensor';
+import type { ViTConfig } from '@epg/vit';
+import type { RunConfig } from '../config';
+import { appendRecord, createProgress, truncateAfter } from '../runlog';
+
+export type StageName = 'pretrain' | 'consistency' | 'diffusion';
+
+export interface RunContext {
+  readonly dir: string;
+  readonly config: RunConfig;
+  readonly vit: ViTConfig;
+  /** Progress and status lines (stdout in the CLI). */
+  readonly log: (line: string) => void;
+  /** Minimum milliseconds between progress lines (default 5000). */
+  readonly progressMs?: number;
+  /**
+   * Tests only: stop the process's work right after this many steps of `stage`, without a final
+   * checkpoint, as a kill would (returns 'stopped').
+   */
+  readonly stopAfter?: { readonly stage: StageName; readonly step: number };
+  /** Tests only: called after every step with the step index (memory checks). */
+  readonly onStep?: (stage: StageName, step: number) => void;
+}
+
+export const metricsPath = (dir: string) => join(dir, 'metrics.jsonl');
+export const checkpointBase = (dir: string, stage: StageName) => join(dir, 'checkpoints', stage, 'ckpt');
+
+/** Throws the Left (an EpgError: the CLI turns it into one line). */
+export function orThrow<A>(e: E.Either<Error, A>): A {
+  if (E.isLeft(e)) throw e.left;
+  return e.right;
+}
+
+/** The training images of the run's dataset (first `data.limit` of them when set). */
+export function trainImages(config: RunConfig): ImageSet {
+  const { dataset, limit } = config.data;
+  if (dataset === 'image-folder') throw epgError('config', "data.dataset 'image-folder' is not wired into epg-train yet", "use 'mnist' or 'fashion-mnist'");
+  const set = orThrow(dataset === 'mnist' ? loadMnist('train') : loadFashionMnist('train'));
+  if (limit === null || limit >= set.count) return set;
+  const per = set.height * set.width * set.channels;
+  return { ...set, images: set.images.subarray(0, limit * per), labels: set.labels.subarray(0, limit), count: limit };
+}
+
+/** The latest checkpoint of a stage, or null when it has none yet. */
+export function latestCheckpoint(dir: string, stage: StageName): LoadedCheckpoint | null {
+  const base = checkpointBase(dir, stage);
+  const gens = listCheckpointGenerations(base);
+  if (E.isRight(gens) && gens.right.length === 0) return null;
+  const r = readCheckpoint(base);
+  if (E.isLeft(r) && r.left.kind === 'io' && / does not exist/.test(r.left.message)) return null;
+  return orThrow(r);
+}
+
+export interface StepOutcome {
+  readonly loss: number;
+  readonly terms: Readonly<Record<string, number>>;
+  readonly skipped: boolean;
+  readonly lr?: number;
+}
+
+export interface StageSpec<T> {
+  readonly stage: StageName;
+  readonly steps: number;
+  readonly batch: number;
+  readonly images: ImageSet;
+  readonly prepare: (raw: RawBatch) => T;
+  /** Saved as `<name>.<param>` sections and restored on resume. */
+  readonly stores: Readonly<Record<string, ParameterStore>>;
+  readonly optimizer: AdamW;
+  /** One optimiser step on a prepared batch; disposes what it creates. */
+  readonly step: (k: number, batch: T) => StepOutcome;
+}
+
+const STAGE_SEED: Readonly<Record<StageName, number>> = { pretrain: 1, consistency: 2, diffusion: 3 };
+
+/** Runs (or resumes) a stage to `spec.steps`. 'done' when finished, 'stopped' for a test's stopAfter. */
+export async function runStage<T>(ctx: RunContext, spec: StageSpec<T>): Promise<'done' | 'stopped'> {
+  const { dir, config } = ctx;
+  const base = checkpointBase(dir, spec.stage);
+  const ckptConfig = { run: config, stage: spec.stage };
+  let start = 0;
+  let loaderState: LoaderState | undefined;
+  const ck = latestCheckpoint(dir, spec.stage);
+  if (ck) {
+    for (const [section, store] of Object.entries(spec.stores)) orThrow(restoreStore(store, ck, section));
+    orThrow(restoreOptimizer(spec.optimizer, ck));
+    start = ck.sidecar.step;
+    loaderState = (ck.sidecar.extra as { loader?: LoaderState } | undefined)?.loader;
+    if (start < spec.steps && !loaderState) throw epgError('format', `checkpoint ${base} has no loader position`, 'it was not written by epg-train; start a new run');
+    ctx.log(`${spec.stage}: resuming at step ${start}/${spec.steps}`);
+  }
+  if (start >= spec.steps) {
+    ctx.log(`${spec.stage}: done (checkpoint at step ${start})`);
+    return 'done';
+  }
+  truncateAfter(metricsPath(dir), spec.stage, start);
+  mkdirSync(dirname(base), { recursive: true });
+  const loader = new ImageLoader(spec.images, {
+    batchSize: spec.batch,
+    seed: config.seed * 16 + STAGE_SEED[spec.stage],
+    prepare: spec.prepare,
+    prefetch: 0,
+    ...(loaderState ? { resume: loaderState } : {}),
+  });
+  const progress = createProgress(spec.stage, spec.steps, start, ctx.log, ctx.progressMs ?? 5000);
+  const save = (step: number, loader: LoaderState) =>
+    orThrow(
+      saveCheckpoint(
+        base,
+        { step, config: ckptConfig, stores: spec.stores, optimizer: spec.optimizer, extra: { loader } },
+        { keepLast: config.checkpoint.keepLatest, ...(config.checkpoint.keepEvery ? { keepEvery: config.checkpoint.keepEvery } : {}) },
+      ),
+    );
+  for (let k = start; k < spec.steps; k++) {
+    const t0 = performance.now();
+    const { batch, stateAfter } = await loader.next();
+    const r = spec.step(k, batch);
+    const dt = (performance.now() - t0) / 1000;
+    appendRecord(metricsPath(dir), { stage: spec.stage, step: k, loss: r.loss, terms: r.terms, ...(r.lr !== undefined ? { lr: r.lr } : {}), imgPerSec: spec.batch / dt, ...(r.skipped ? { skipped: true } : {}) });
+    progress.update(k, { loss: r.loss, terms: r.terms, images: spec.batch });
+    ctx.onStep?.(spec.stage, k);
+    if (ctx.stopAfter && ctx.stopAfter.stage === spec.stage && k + 1 === ctx.stopAfter.step) return 'stopped';
+    if ((k + 1) % config.checkpoint.every === 0 || k + 1 === spec.steps) save(k + 1, stateAfter);
+  }
+  progress.done();
+  return 'done';
+}
+
+/** Disposes tensors made from a host batch after `fn`. */
+export function withTensors<R, X extends Record<string, tf.Tensor>>(make: () => X, fn: (t: X) => R): R {
+  const t = make();
+  try {
+    return fn(t);
+  } finally {
+    tf.dispose(Object.values(t));
+  }
+}

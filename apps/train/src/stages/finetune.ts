@@ -1,0 +1,137 @@
+/**
+ * Stage 2: fine-tuning the pre-trained encoder plus a fresh decoder as a consistency model
+ * (docs/consistency.md: ECT pairs, EPG distance, frozen-encoder auxiliary loss) or as a diffusion
+ * model (docs/diffusion.md: x₀ prediction, lognormal-grid σ). The encoder comes from the run's
+ * pre-training checkpoint, or is random when the config has no pre-training ('scratch').
+ * Checkpoint sections: `model`, optimiser. (No EMA of the fine-tuned weights: the short CPU runs
+ * sample from the trained weights.)
+ */
+import * as E from 'fp-ts/Either';
+import {
+  EPG_CM_ECT,
+  EPG_CM_OPTIMIZER,
+  cmLearningRate,
+  consistencyTrainStep,
+  type AuxiliaryLossOptions,
+  type DistanceOptions,
+} from '@epg/consistency';
+import { plainPrepare, plainToTensors } from '@epg/data';
+import { cmShortRun, noiseSpace, type NoiseSpace } from '@epg/schedules';
+import { AdamW, ParameterStore, RandomStream, epgError, restoreStore } from '@epg/tensor';
+import type { NetworkFn } from '@epg/contracts';
+import { assembleFinetune, finetuneParamGroups, freezeEncoder, isEncoderParam, type ViTConfig } from '@epg/vit';
+import type { RunConfig } from '../config';
+import { cmDenoiser, dmTrainStep, encoderAt } from '../networks';
+import { buildPretrainStores } from './pretrain';
+import { latestCheckpoint, orThrow, runStage, trainImages, withTensors, type RunContext, type StageName } from './common';
+
+export type Objective = 'consistency' | 'diffusion';
+
+/** The fine-tuning noise space: EPG's shift H/64, time 250·ln σ. */
+export const finetuneSpace = (vit: ViTConfig): NoiseSpace => noiseSpace(vit.imageSize);
+
+/** The pre-trained online encoder store of the run (null for 'scratch'); the caller disposes it. */
+export function loadPretrained(ctx: RunContext): ParameterStore | null {
+  if (!ctx.config.pretrain) return null;
+  const ck = latestCheckpoint(ctx.dir, 'pretrain');
+  if (!ck || ck.sidecar.step < ctx.config.pretrain.steps) {
+    throw epgError('config', `fine-tuning needs the finished pre-training of ${ctx.dir} (${ck ? `checkpoint at step ${ck.sidecar.step}/${ctx.config.pretrain.steps}` : 'none yet'})`, 'run epg-train pretrain (or all) with this --run first');
+  }
+  const { online, target } = buildPretrainStores(ctx.vit, ctx.config.seed);
+  target.dispose();
+  // A MoCo v3 predictor lives in the checkpoint's model section but is not part of the encoder.
+  const r = restoreStore(online, ck, 'model', { allowUnknown: (n) => !isEncoderParam(n) });
+  if (E.isLeft(r)) {
+    online.dispose();
+    throw r.left;
+  }
+  return online;
+}
+
+/** Encoder (pre-trained or random) + fresh decoder, seeded per objective. */
+export function assembleNetwork(ctx: RunContext, objective: Objective, pretrained: ParameterStore | null): { store: ParameterStore; network: NetworkFn } {
+  const r = assembleFinetune({ cfg: ctx.vit, rng: RandomStream.derive(ctx.config.seed, 0, `${objective}-init`), ...(pretrained ? { pretrained } : {}) });
+  return orThrow(r);
+}
+
+const distanceOf = (c: NonNullable<RunConfig['consistency']>): DistanceOptions => ({ kind: c.distance === 'epg' ? 'ect' : c.distance, c: c.huberC });
+
+export async function runFinetune(ctx: RunContext, objective: Objective): Promise<'done' | 'stopped'> {
+  const { config, vit } = ctx;
+  const section = objective === 'consistency' ? config.consistency : config.diffusion;
+  if (!section) {
+    ctx.log(`${objective}: none in this config`);
+    return 'done';
+  }
+  const stage: StageName = objective;
+  const space = finetuneSpace(vit);
+  const pretrained = loadPretrained(ctx);
+  const { store, network } = assembleNetwork(ctx, objective, pretrained);
+  const disposers: Array<() => void> = [() => store.dispose()];
+  try {
+    if (objective === 'consistency') {
+      const c = config.consistency!;
+      const run = cmShortRun(c.steps);
+      const optimizer = new AdamW(store, {
+        ...EPG_CM_OPTIMIZER,
+        lr: cmLearningRate(c.lr, run),
+        groups: finetuneParamGroups(store, vit, { weightDecay: EPG_CM_OPTIMIZER.weightDecay }),
+      });
+      disposers.push(() => optimizer.dispose());
+      let auxiliary: AuxiliaryLossOptions | undefined;
+      if (pretrained && c.auxWeight > 0) {
+        const frozen = freezeEncoder(pretrained, vit);
+        disposers.push(() => frozen.store.dispose());
+        auxiliary = { encoder: encoderAt(frozen.encoder, space), weight: c.auxWeight, tau: 0.1, frozenStore: frozen.store };
+      }
+      const denoiser = cmDenoiser(network, space);
+      const cmConfig = { ect: { ...EPG_CM_ECT, stageSteps: run.stageSteps }, distance: distanceOf(c) };
+      return await runStage(ctx, {
+        stage,
+        steps: c.steps,
+        batch: c.batch,
+        images: trainImages(config),
+        prepare: plainPrepare('minus-one-one', { numClasses: vit.numClasses }),
+        stores: { model: store },
+        optimizer,
+        step: (k, batch) =>
+          withTensors(
+            () => plainToTensors(batch),
+            (t) => {
+              const lr = optimizer.currentLr();
+              const r = consistencyTrainStep({
+                store, optimizer, denoiser, x0: t.x, rs: RandomStream.derive(config.seed, k, 'consistency'), space, config: cmConfig,
+                ...(auxiliary ? { auxiliary } : {}),
+                ...(c.clipNorm !== null ? { clipNorm: c.clipNorm } : {}),
+              });
+              return { loss: r.loss, terms: r.terms, skipped: r.skipped, lr };
+            },
+          ),
+      });
+    }
+    const d = config.diffusion!;
+    const optimizer = new AdamW(store, { lr: d.lr, beta1: 0.9, beta2: 0.99, weightDecay: 0 });
+    disposers.push(() => optimizer.dispose());
+    return await runStage(ctx, {
+      stage,
+      steps: d.steps,
+      batch: d.batch,
+      images: trainImages(config),
+      prepare: plainPrepare('minus-one-one', { numClasses: vit.numClasses, labelDropout: d.labelDropout }),
+      stores: { model: store },
+      optimizer,
+      step: (k, batch) =>
+        withTensors(
+          () => plainToTensors(batch),
+          (t) => {
+            const lr = optimizer.currentLr();
+            const r = dmTrainStep({ store, optimizer, network, space, x0: t.x, labels: t.labels, rs: RandomStream.derive(config.seed, k, 'diffusion'), ...(d.clipNorm !== null ? { clipNorm: d.clipNorm } : {}) });
+            return { loss: r.loss, terms: r.terms ?? {}, skipped: r.skipped, lr };
+          },
+        ),
+    });
+  } finally {
+    for (const f of disposers.reverse()) f();
+    pretrained?.dispose();
+  }
+}
