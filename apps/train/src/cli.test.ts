@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { main, type CliHooks } from './cli';
 import { checkpointBase } from './stages/common';
-import { readRecords } from './runlog';
+import { readRecords } from '@epg/runs';
+import { orThrow } from '@epg/tensor';
 
 /** Runs the CLI in-process, capturing its lines. */
 async function cli(argv: string[], hooks: CliHooks = {}) {
@@ -108,7 +109,7 @@ describe('epg-train CLI', () => {
       expect(sha(cut, stage)).toEqual(sha(whole, stage));
     }
     // Metrics: each (stage, step) once, equal to the uninterrupted run's.
-    const key = (dir: string) => readRecords(join(dir, 'metrics.jsonl')).map((r) => `${r.stage}:${r.step}:${r.loss}`);
+    const key = (dir: string) => orThrow(readRecords(join(dir, 'metrics.jsonl'))).map((r) => `${r.phase}:${r.step}:${r.values.loss}`);
     expect(key(cut)).toEqual(key(whole));
     expect(key(cut)).toHaveLength(18);
   });

@@ -26,7 +26,7 @@ import {
 } from '@epg/tensor';
 import type { ViTConfig } from '@epg/vit';
 import type { RunConfig } from '../config';
-import { appendRecord, createProgress, truncateAfter } from '../runlog';
+import { appendRecord, createProgress, truncateAfter } from '@epg/runs';
 
 export type StageName = 'pretrain' | 'consistency' | 'diffusion';
 
@@ -118,7 +118,8 @@ export async function runStage<T>(ctx: RunContext, spec: StageSpec<T>): Promise<
     ctx.log(`${spec.stage}: done (checkpoint at step ${start})`);
     return 'done';
   }
-  truncateAfter(metricsPath(dir), spec.stage, start);
+  // Records of steps >= start belong to work the checkpoint does not hold: the resumed run logs them again.
+  orThrow(truncateAfter(metricsPath(dir), spec.stage, start - 1));
   mkdirSync(dirname(base), { recursive: true });
   const loader = new ImageLoader(spec.images, {
     batchSize: spec.batch,
@@ -127,7 +128,7 @@ export async function runStage<T>(ctx: RunContext, spec: StageSpec<T>): Promise<
     prefetch: 0,
     ...(loaderState ? { resume: loaderState } : {}),
   });
-  const progress = createProgress(spec.stage, spec.steps, start, ctx.log, ctx.progressMs ?? 5000);
+  const progress = createProgress({ total: spec.steps, label: spec.stage, imagesPerStep: spec.batch, startStep: start, write: (line) => ctx.log(line.replace(/\n$/, '')), tty: false, intervalMs: ctx.progressMs ?? 5000 });
   const save = (step: number, loader: LoaderState) =>
     orThrow(
       saveCheckpoint(
@@ -141,8 +142,9 @@ export async function runStage<T>(ctx: RunContext, spec: StageSpec<T>): Promise<
     const { batch, stateAfter } = await loader.next();
     const r = spec.step(k, batch);
     const dt = (performance.now() - t0) / 1000;
-    appendRecord(metricsPath(dir), { stage: spec.stage, step: k, loss: r.loss, terms: r.terms, ...(r.lr !== undefined ? { lr: r.lr } : {}), imgPerSec: spec.batch / dt, ...(r.skipped ? { skipped: true } : {}) });
-    progress.update(k, { loss: r.loss, terms: r.terms, images: spec.batch });
+    const values = { loss: r.loss, ...r.terms, ...(r.lr !== undefined ? { lr: r.lr } : {}), imgPerSec: spec.batch / dt, skipped: r.skipped ? 1 : 0 };
+    appendRecord(metricsPath(dir), { phase: spec.stage, step: k, values });
+    progress.update(k, { loss: r.loss, ...r.terms });
     ctx.onStep?.(spec.stage, k);
     if (ctx.stopAfter && ctx.stopAfter.stage === spec.stage && k + 1 === ctx.stopAfter.step) return 'stopped';
     if ((k + 1) % config.checkpoint.every === 0 || k + 1 === spec.steps) save(k + 1, stateAfter);

@@ -9,11 +9,18 @@ import { loadFashionMnist, loadMnist, writePngGrid } from '@epg/data';
 import { computeStatistics, ensureDomainClassifier, frechetDistance, quantizeUnitRange } from '@epg/metrics';
 import { shiftedGrid } from '@epg/schedules';
 import { RandomStream, normalTensor, restoreStore } from '@epg/tensor';
-import { readRecords, renderCurveSvg, writeReport, type ReportSection } from '../runlog';
+import { readRecords, renderCurveSvg, writeReport, type ReportFigure, type ReportSection, type ReportTable } from '@epg/runs';
 import { cmDenoiser, dmSampleHeun } from '../networks';
 import { latestCheckpoint, metricsPath, orThrow, type RunContext } from './common';
 import { assembleNetwork, finetuneSpace, type Objective } from './finetune';
 import { writeFileSync } from 'node:fs';
+
+/** One result block before it becomes a report section. */
+interface Block {
+  readonly title: string;
+  readonly rows?: readonly (readonly [string, string])[];
+  readonly images?: readonly { readonly path: string; readonly caption: string }[];
+}
 
 /** `count` generated images of a fine-tuned model as uint8 pixels, in batches of `chunk`. */
 export function generate(ctx: RunContext, objective: Objective, count: number, chunk = 100): Uint8Array {
@@ -60,7 +67,7 @@ export async function runEvaluate(ctx: RunContext): Promise<EvalSummary> {
   const size = vit.imageSize;
   const dataset = config.data.dataset === 'fashion-mnist' ? 'fashion-mnist' : 'mnist';
   const test = orThrow(dataset === 'mnist' ? loadMnist('test') : loadFashionMnist('test'));
-  const sections: ReportSection[] = [];
+  const sections: Block[] = [];
   const fid: Partial<Record<Objective, number>> = {};
   ctx.log(`evaluate: domain classifier for ${dataset} (trained and cached on first use)`);
   const domain = ensureDomainClassifier(dataset, { log: ctx.log });
@@ -85,30 +92,31 @@ export async function runEvaluate(ctx: RunContext): Promise<EvalSummary> {
     domain.store.dispose();
   }
   // Curves: total loss and named terms per stage.
-  const records = readRecords(metricsPath(dir));
-  const curves: { path: string; caption: string }[] = [];
+  const records = orThrow(readRecords(metricsPath(dir)));
+  const curves: ReportFigure[] = [];
   for (const stage of ['pretrain', 'consistency', 'diffusion']) {
-    const recs = records.filter((r) => r.stage === stage);
+    const recs = records.filter((r) => r.phase === stage);
     if (recs.length === 0) continue;
-    const series: Record<string, Array<[number, number]>> = { loss: recs.map((r) => [r.step, r.loss]) };
-    for (const name of Object.keys(recs[0].terms)) series[name] = recs.map((r) => [r.step, r.terms[name]]);
+    const series = Object.keys(recs[0].values).filter((k) => !['lr', 'imgPerSec', 'skipped'].includes(k));
     const path = join(dir, 'curves', `${stage}.svg`);
-    writeFileSync(path, renderCurveSvg(`${stage} loss`, series));
-    curves.push({ path: relative(dir, path), caption: `${stage} loss` });
+    writeFileSync(path, await renderCurveSvg(recs, { title: `${stage} loss`, phase: stage, series }));
+    curves.push({ src: relative(dir, path), caption: `${stage} loss` });
   }
-  sections.unshift({
-    title: 'Run',
-    rows: [
-      ['preset', config.preset + (config.variants.length ? ` + ${config.variants.join(' + ')}` : '')],
-      ['model', `${config.model.preset} (${vit.encoder.depth}×${vit.encoder.width} encoder, patch ${vit.patchSize})`],
-      ['seed', String(config.seed)],
-      ...(['pretrain', 'consistency', 'diffusion'] as const).flatMap((s): [string, string][] => {
-        const c = config[s];
-        return c ? [[s, `${c.steps} steps × batch ${c.batch}`]] : [];
-      }),
-    ],
-  });
-  sections.push({ title: 'Loss curves', images: curves });
-  const out = writeReport(join(dir, 'report'), `epg-train: ${config.preset}`, sections);
+  const table = (rows: readonly (readonly [string, string])[]): ReportTable => ({ columns: ['', ''], rows });
+  const runRows: [string, string][] = [
+    ['preset', config.preset + (config.variants.length ? ` + ${config.variants.join(' + ')}` : '')],
+    ['model', `${config.model.preset} (${vit.encoder.depth}×${vit.encoder.width} encoder, patch ${vit.patchSize})`],
+    ['seed', String(config.seed)],
+    ...(['pretrain', 'consistency', 'diffusion'] as const).flatMap((s): [string, string][] => {
+      const c = config[s];
+      return c ? [[s, `${c.steps} steps × batch ${c.batch}`]] : [];
+    }),
+  ];
+  const all: ReportSection[] = [
+    { heading: 'Run', table: table(runRows), links: [{ href: 'config.json', label: 'resolved config' }, { href: 'metrics.jsonl', label: 'metrics (JSON Lines)' }] },
+    ...sections.map((s) => ({ heading: s.title, ...(s.rows ? { table: table(s.rows) } : {}), figures: (s.images ?? []).map((im) => ({ src: im.path, caption: im.caption })) })),
+    { heading: 'Loss curves', figures: curves },
+  ];
+  const out = orThrow(writeReport(dir, { title: `epg-train: ${config.preset}`, sections: all }));
   return { fid, report: out.html };
 }
