@@ -69,6 +69,7 @@ describe('finetuneParamGroups', () => {
     expect(factor('blocks.1.norm1.weight')).toBeCloseTo(1 - 0.5 * 0.1, 6);
     expect(factor('decoder_blocks.0.mlp.fc1.weight')).toBeCloseTo(1 - 0.1, 6);
     expect(() => finetuneParamGroups(store, cfg, { weightDecay: 0.1, layerDecay: 0 })).toThrow(/layerDecay/);
+    opt.dispose();
     store.dispose();
   });
 
@@ -91,14 +92,15 @@ describe('assembleFinetune', () => {
       expect(host(net.store.get(n)).every((v) => v === 0)).toBe(true);
     }
     // A fresh network is the zero map at init (adaLN-Zero and zero output head).
-    const y = net.network(tf.ones([1, 8, 8, 3]) as tf.Tensor4D, Float64Array.of(10));
+    const ones = tf.ones([1, 8, 8, 3]) as tf.Tensor4D;
+    const y = net.network(ones, Float64Array.of(10));
     expect(host(y).every((v) => v === 0)).toBe(true);
     // From scratch the encoder is random, not the pre-trained one, and the decoder is the same fresh one.
     const scratch = assembled();
     expect(scratch.loaded).toEqual([]);
     expect(host(scratch.store.get('blocks.0.attn.qkv.weight'))).not.toEqual(host(pre.get('blocks.0.attn.qkv.weight')));
     expect(host(scratch.store.get('decoder_blocks.0.attn.qkv.weight'))).toEqual(host(net.store.get('decoder_blocks.0.attn.qkv.weight')));
-    tf.dispose(y);
+    tf.dispose([y, ones]);
     [pre, net.store, scratch.store].forEach((s) => s.dispose());
   });
 
@@ -140,7 +142,7 @@ describe('freezeEncoder', () => {
     const x = tf.randomNormal([3, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
     const out = frozen.encoder(x, Float64Array.of(1, 2, 3));
     expect(out.proj!.shape).toEqual([3, 8]);
-    pre.get('norm.weight').assign(tf.zeros([16]));
+    tf.tidy(() => pre.get('norm.weight').assign(tf.zeros([16])));
     expect(host(frozen.store.get('norm.weight')).every((v) => v === 1)).toBe(true);
     tf.dispose([x, out.cls, out.proj!]);
     frozen.store.dispose();
