@@ -33,7 +33,7 @@ commands:
   finetune --objective O    stage 2 only (O = diffusion | consistency), from the run's pre-training
 
 options:
-  --preset NAME             a named config (default mnist-quick); see docs/apps.md
+  --preset NAME             a named config (default mnist-quick); see docs/apps.md in the repository
   --config FILE             a JSON config instead of a preset
   --variant NAME            apply a named variant (repeatable): scratch, rrcm, mocov3, constant-tau,
                             contrastive-only, consistency-only, no-aux-loss

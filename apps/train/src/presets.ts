@@ -23,7 +23,7 @@ const MNIST_QUICK: RunConfig = {
   checkpoint: CHECKPOINT,
 };
 
-/** The MNIST / Fashion-MNIST ablation study's arms (docs/results.md): longer stages, same shapes. */
+/** The MNIST / Fashion-MNIST ablation study's arms (the reproduction study): longer stages, same shapes. */
 const MNIST_STUDY: RunConfig = {
   ...MNIST_QUICK,
   preset: 'mnist-study',

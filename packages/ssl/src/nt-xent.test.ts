@@ -34,9 +34,9 @@ describe('ntXent against the float64 reference', () => {
   it('equals log(B) when every logit is equal (hand case) and is invariant to the feature scale', () => {
     const q = tf.tensor2d([[1, 0, 0], [0, 1, 0]]);
     const k = tf.tensor2d([[0, 0, 5], [0, 0, -3]]); // q̂·k̂ = 0 everywhere
-    expectClose(ntXent(q, k, 0.1), [Math.log(2), Math.log(2)], { atol: 1e-6 });
+    tf.tidy(() => expectClose(ntXent(q, k, 0.1), [Math.log(2), Math.log(2)], { atol: 1e-6 }));
     const k2 = tf.tensor2d([[2, 0, 0], [0, 7, 0]]); // positives aligned, negatives orthogonal: ℓ = log(1 + e^{−1/τ})
-    expectClose(ntXent(q, k2, 0.5), [Math.log(1 + Math.exp(-2)), Math.log(1 + Math.exp(-2))], { atol: 1e-6 });
+    tf.tidy(() => expectClose(ntXent(q, k2, 0.5), [Math.log(1 + Math.exp(-2)), Math.log(1 + Math.exp(-2))], { atol: 1e-6 }));
     tf.dispose([q, k, k2]);
   });
 

@@ -165,7 +165,7 @@ describe('trainStep guards', () => {
       for (const t of orThrow(readCheckpoint(join(dir, 'big'))).tensors.values()) expect(Array.from(t.data).every(Number.isFinite)).toBe(true);
       big.dispose();
       // And weights made NaN by other means cannot be saved.
-      store.get('w').assign(tf.tensor1d([NaN, 0, 0]));
+      tf.tidy(() => store.get('w').assign(tf.tensor1d([NaN, 0, 0])));
       const r = saveCheckpoint(base, { step: 99, config: {}, stores: { model: store } });
       expect(E.isLeft(r) && r.left.kind).toBe('numeric');
       expect(orThrow(readCheckpoint(base)).sidecar.step).toBe(3);
@@ -216,7 +216,7 @@ describe('named loss terms', () => {
   it('a no-grad pass computed before trainStep costs no backward; behind stopGradient inside the loss it does', async () => {
     // A 4-layer tanh MLP; the "target" is the same network on another batch (as for an EMA teacher).
     const store = ParameterStore.create();
-    for (let l = 0; l < 4; l++) store.add(`l${l}`, tf.mul(tf.randomNormal([8, 8], 0, 1, 'float32', l + 1), 0.3));
+    for (let l = 0; l < 4; l++) store.add(`l${l}`, tf.tidy(() => tf.mul(tf.randomNormal([8, 8], 0, 1, 'float32', l + 1), 0.3)));
     const net = (x: tf.Tensor) => {
       let h = x;
       for (let l = 0; l < 4; l++) h = tf.tanh(tf.matMul(h as tf.Tensor2D, store.get(`l${l}`) as tf.Tensor2D));
@@ -228,7 +228,7 @@ describe('named loss terms', () => {
     const mse = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.square(tf.sub(a, b))) as tf.Scalar;
     const kernels = async (f: () => unknown) => (await tf.profile(() => void f())).kernels.length;
 
-    const forwardOnly = await kernels(() => tf.tidy(() => net(x2)));
+    const forwardOnly = await kernels(() => tf.tidy(() => void net(x2)));
     const inside = await kernels(() => trainStep(store, opt, () => mse(net(x), stopGradient(net(x2)))));
     const target = tf.tidy(() => net(x2)); // the pattern: no-grad tensors first, outside the tape
     const outside = await kernels(() => trainStep(store, opt, () => mse(net(x), target)));

@@ -120,7 +120,9 @@ describe('checkpoints', () => {
     writeFileSync(`${base}.json`, JSON.stringify({ format: 'epg-checkpoint', version: 1, step: 4, config: {}, tensors: { file: 'old.safetensors', sha256, count: 1 } }));
     const ck = orThrow(readCheckpoint(base));
     expect(ck.sidecar.step).toBe(4);
-    expect(bits(tf.tensor(ck.tensors.get('model.enc.w')!.data as Float32Array))).toEqual(bits(s.get('enc.w')));
+    const read = tf.tensor(ck.tensors.get('model.enc.w')!.data as Float32Array);
+    expect(bits(read)).toEqual(bits(s.get('enc.w')));
+    read.dispose();
     s.dispose();
   });
 

@@ -163,7 +163,9 @@ describe('a save that cannot complete leaves the previous checkpoint loadable', 
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
     for (const config of [{ big: 10n }, cyclic]) {
-      const r = saveCheckpoint(base, { step: 2, config, stores: { model: storeWith(3) } });
+      const other = storeWith(3);
+      const r = saveCheckpoint(base, { step: 2, config, stores: { model: other } });
+      other.dispose();
       expect(E.isLeft(r) && r.left.kind).toBe('config');
       expect(E.isLeft(r) && r.left.message).toMatch(/^checkpoint .*c: config, rng or extra is not JSON-serialisable \(.*\): pass plain numbers/);
     }
@@ -178,11 +180,11 @@ describe('a save that cannot complete leaves the previous checkpoint loadable', 
     const s = storeWith(1);
     const base = join(dir, 'c');
     orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
-    s.get('b').assign(tf.tensor([0, 0, NaN, 0]));
+    tf.tidy(() => s.get('b').assign(tf.tensor([0, 0, NaN, 0])));
     const r = saveCheckpoint(base, { step: 2, config: {}, stores: { model: s } });
     expect(E.isLeft(r) && r.left.kind).toBe('numeric');
     expect(E.isLeft(r) && r.left.message).toMatch(/refusing to save checkpoint .* at step 2: tensor 'model\.b' holds NaN at index 2; the run diverged/);
-    s.get('b').assign(tf.zeros([4]));
+    tf.tidy(() => s.get('b').assign(tf.zeros([4])));
     const opt = new AdamW(s, { lr: 0.1 });
     opt.setState({ step: 1, tensors: { 'm.w': { dtype: 'float32', shape: [64, 4], data: new Float32Array(256) }, 'm.b': { dtype: 'float32', shape: [4], data: new Float32Array(4) }, 'v.w': { dtype: 'float32', shape: [64, 4], data: new Float32Array(256).fill(Infinity) }, 'v.b': { dtype: 'float32', shape: [4], data: new Float32Array(4) } } });
     const r2 = saveCheckpoint(base, { step: 2, config: {}, stores: { model: s }, optimizer: opt });
