@@ -78,7 +78,7 @@ export async function runEvaluate(ctx: RunContext): Promise<EvalSummary> {
       const n = Math.max(config.eval.fidSamples, config.eval.gridSize);
       const pixels = generate(ctx, o, n);
       const grid = join(dir, 'samples', o === 'consistency' ? 'cm-one-step.png' : `dm-heun${config.eval.heunSteps}.png`);
-      await writePngGrid(grid, pixels.subarray(0, config.eval.gridSize * size * size * vit.channels), config.eval.gridSize, size, size, vit.channels);
+      orThrow(await writePngGrid(grid, pixels.subarray(0, config.eval.gridSize * size * size * vit.channels), config.eval.gridSize, size, size, vit.channels)());
       const stats = computeStatistics(domain.extractor, { images: pixels.subarray(0, config.eval.fidSamples * size * size * vit.channels), count: config.eval.fidSamples, height: size, width: size, channels: vit.channels });
       fid[o] = frechetDistance(stats, ref);
       ctx.log(`evaluate: ${o} domain-FID ${fid[o]!.toFixed(2)} (${config.eval.fidSamples} samples vs ${test.count} test images, ${((performance.now() - t0) / 1000).toFixed(1)}s); grid ${grid}`);
