@@ -34,16 +34,18 @@ describe('consistencyDistance', () => {
 
   it('sums per sample over every pixel and channel', () => {
     const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 1, 2, 2]);
-    const d = consistencyDistance(x, tf.zerosLike(x), { kind: 'l2', c: 0 });
+    const zero = tf.zerosLike(x);
+    const d = consistencyDistance(x, zero, { kind: 'l2', c: 0 });
     expect(Array.from(d.dataSync())).toEqual([30, 174]);
-    tf.dispose([x, d]);
+    tf.dispose([x, zero, d]);
   });
 
   it('rejects bad options and mismatched shapes', () => {
     const [x, y] = [a(), b()];
     expect(() => consistencyDistance(x, y, { kind: 'ect', c: 0 })).toThrow(/distance.c passed to consistencyDistance/);
     expect(() => consistencyDistance(x, y, { kind: 'huber' as 'l2', c: 1 })).toThrow(/distance.kind/);
-    expect(() => consistencyDistance(x, tf.zeros([1, 2, 2, 2]) as tf.Tensor4D)).toThrow(/same shape/);
-    tf.dispose([x, y]);
+    const small = tf.zeros([1, 2, 2, 2]) as tf.Tensor4D;
+    expect(() => consistencyDistance(x, small)).toThrow(/same shape/);
+    tf.dispose([x, y, small]);
   });
 });

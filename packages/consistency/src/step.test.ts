@@ -29,7 +29,7 @@ describe('boundary parameterisation (test wrapper over a toy network)', () => {
   it('f(x, σ_min′) = x exactly for random x', () => {
     const net = toyNetwork({ pixels: [8, 8, 1], hidden: 8, seed: 1 });
     const f = testBoundaryDenoiser(net.network, space);
-    const x = tf.mul(normalTensor(RandomStream.fromSeed(2), [...SHAPE]), 3) as tf.Tensor4D;
+    const x = tf.tidy(() => tf.mul(normalTensor(RandomStream.fromSeed(2), [...SHAPE]), 3) as tf.Tensor4D);
     const y = f(x, new Float64Array(4).fill(space.sigmaMin));
     expect(Array.from(y.dataSync())).toEqual(Array.from(x.dataSync()));
     // and it is not the identity elsewhere
@@ -204,6 +204,7 @@ describe('consistencyTrainStep', () => {
     expect(maxDiff).toBeGreaterThan(1e-6);
     tf.dispose([g0.value, g1.value, ...Object.values(g0.grads), ...Object.values(g1.grads), x0]);
     batch.dispose();
+    optimizer.dispose();
     net.store.dispose();
     enc.store.dispose();
   });
@@ -224,6 +225,7 @@ describe('consistencyTrainStep', () => {
     expect(() => consistencyTrainStep({ ...base, clipNorm: 0 })).toThrow(/clipNorm/);
     tf.dispose(x0);
     shared.dispose();
+    optimizer.dispose();
     net.store.dispose();
     enc.store.dispose();
   });
@@ -245,6 +247,7 @@ describe('consistencyTrainStep', () => {
     expect(tf.memory().numTensors).toBe(start);
     expect(Number.isFinite(first) && Number.isFinite(last)).toBe(true);
     tf.dispose(x0);
+    optimizer.dispose();
     net.store.dispose();
     enc.store.dispose();
   });

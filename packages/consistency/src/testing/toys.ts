@@ -90,10 +90,10 @@ export function toyEncoder(opts: { pixels: number; width: number; out: number; s
   const store = ParameterStore.create();
   const { pixels: P, width: D, out: O } = opts;
   store.add('w1', normalTensor(rs.child('w1'), [P, D], 0, 1 / Math.sqrt(P)));
-  store.add('bn.weight', tf.add(1, normalTensor(rs.child('g'), [D], 0, 0.1)));
+  store.add('bn.weight', tf.tidy(() => tf.add(1, normalTensor(rs.child('g'), [D], 0, 0.1))));
   store.add('bn.bias', normalTensor(rs.child('b'), [D], 0, 0.1));
   store.addBuffer('bn.running_mean', normalTensor(rs.child('rm'), [D], 0, 0.1));
-  store.addBuffer('bn.running_var', tf.add(1, tf.abs(normalTensor(rs.child('rv'), [D], 0, 0.2))));
+  store.addBuffer('bn.running_var', tf.tidy(() => tf.add(1, tf.abs(normalTensor(rs.child('rv'), [D], 0, 0.2)))));
   store.add('w2', normalTensor(rs.child('w2'), [D, O], 0, 1 / Math.sqrt(D)));
   const encoder: Encoder = (x, sigma) =>
     tf.tidy(() => {
