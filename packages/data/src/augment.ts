@@ -48,6 +48,32 @@ export const MOCO_V3_VIEW1: ViewConfig = { ...MOCO_COMMON, blurProb: 1.0, solari
 /** View 2 of MoCo v3: blur p = 0.1, solarize p = 0.2. */
 export const MOCO_V3_VIEW2: ViewConfig = { ...MOCO_COMMON, blurProb: 0.1, solarizeProb: 0.2 };
 
+/**
+ * Grey 28-px views (MNIST, Fashion-MNIST; docs/ssl.md, "Small images"). Against MoCo v3 at 224 px:
+ * crop scale (0.3, 1) (an 8% crop of a digit is one stroke); saturation, hue and grayscale off (no-ops
+ * on one channel); blur σ ∈ [0.1, 1.0] px (2 px is a tenth of the image here); solarize off (it erases
+ * white-on-black strokes); no flips (mirrored digits are other symbols or none).
+ */
+const GREY_28: Omit<ViewConfig, 'blurProb' | 'solarizeProb' | 'flipProb'> = {
+  ...MOCO_V3_VIEW1,
+  cropScale: [0.3, 1],
+  saturation: 0,
+  hue: 0,
+  grayscaleProb: 0,
+  blurSigma: [0.1, 1.0],
+};
+export const MNIST_VIEW1: ViewConfig = { ...GREY_28, blurProb: MOCO_V3_VIEW1.blurProb, solarizeProb: 0, flipProb: 0 };
+export const MNIST_VIEW2: ViewConfig = { ...GREY_28, blurProb: MOCO_V3_VIEW2.blurProb, solarizeProb: 0, flipProb: 0 };
+/** MNIST: the grey views, no flip of x₀ either. */
+export const MNIST_PAIR: PairConfig = { size: 28, channels: 1, normalization: 'minus-one-one', view1: MNIST_VIEW1, view2: MNIST_VIEW2, x0FlipProb: 0 };
+/** Fashion-MNIST: clothes are left–right symmetric, so views and x₀ flip with p 0.5; view 2 keeps MoCo's solarize p 0.2. */
+export const FASHION_PAIR: PairConfig = {
+  ...MNIST_PAIR,
+  view1: { ...MNIST_VIEW1, flipProb: 0.5 },
+  view2: { ...MNIST_VIEW2, flipProb: 0.5, solarizeProb: MOCO_V3_VIEW2.solarizeProb },
+  x0FlipProb: 0.5,
+};
+
 export interface PairConfig {
   /** Output side length; sources must already be size×size (see admCenterCropSet / padImageSet). */
   readonly size: number;

@@ -30,6 +30,10 @@ export type { Normalization } from './transform';
 export {
   MOCO_V3_VIEW1,
   MOCO_V3_VIEW2,
+  MNIST_VIEW1,
+  MNIST_VIEW2,
+  MNIST_PAIR,
+  FASHION_PAIR,
   defaultPairConfig,
   sampleCrop,
   sampleViewParams,

@@ -2,14 +2,13 @@
  * Stage 1: EPG pre-training (docs/ssl.md) of the run's ViT encoder with an EMA target, over MNIST
  * view pairs. Checkpoint sections: `model` (online), `target` (EMA), optimiser.
  */
-import { pairPrepare, pairToTensors } from '@epg/data';
+import { FASHION_PAIR, MNIST_PAIR, pairPrepare, pairToTensors } from '@epg/data';
 import { noiseSpace } from '@epg/schedules';
 import { Pretrainer, pretrainConfig } from '@epg/ssl';
 import { ParameterStore, RandomStream } from '@epg/tensor';
 import { buildPretrainModel, makeEncoderFn, type ViTConfig } from '@epg/vit';
 import type { RunConfig } from '../config';
 import { encoderAt } from '../networks';
-import { FASHION_PAIR, MNIST_PAIR } from '../recipes';
 import { runStage, trainImages, withTensors, type RunContext } from './common';
 
 /** The pre-training model of a run: the online store built from the seed, and its target clone. */
