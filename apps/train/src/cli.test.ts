@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { main, type CliHooks } from './cli';
 import { checkpointBase } from './stages/common';
 import { readRecords } from '@epg/runs';
-import { orThrow } from '@epg/tensor';
+import { orThrow, readCheckpoint } from '@epg/tensor';
 
 /** Runs the CLI in-process, capturing its lines. */
 async function cli(argv: string[], hooks: CliHooks = {}) {
@@ -16,10 +16,10 @@ async function cli(argv: string[], hooks: CliHooks = {}) {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'epg-train-'));
-/** A config small enough for a unit test: 6 steps of 8 images from the first 256, checkpoints every 2. */
+/** A config small enough for a unit test: 6 steps of 8 images from the first 256, checkpoints every 2, evaluation EMAs on. */
 const TINY = [
   'pretrain.steps=6', 'pretrain.batch=8', 'consistency.steps=6', 'consistency.batch=8', 'diffusion.steps=6', 'diffusion.batch=8',
-  'data.limit=256', 'checkpoint.every=2',
+  'data.limit=256', 'checkpoint.every=2', 'consistency.ema=0.9', 'diffusion.ema=0.9',
 ].flatMap((s) => ['--set', s]);
 
 const sha = (dir: string, stage: 'pretrain' | 'consistency' | 'diffusion') => {
@@ -126,6 +126,24 @@ describe('epg-train CLI', () => {
       expect(c).toHaveLength(6);
       // After the first step (optimiser moments are created lazily) the count never moves.
       expect(new Set(c.slice(1)).size).toBe(1);
+    }
+  });
+
+  it('the evaluation EMA follows the trained weights: decay 0 copies them, decay 0.9 lags behind', async () => {
+    const sections = (dir: string) => {
+      const ck = orThrow(readCheckpoint(checkpointBase(dir, 'diffusion')));
+      const pick = (prefix: string) => new Map([...ck.tensors].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), Array.from(t.data as Float32Array)]));
+      return { model: pick('model.'), ema: pick('ema.') };
+    };
+    for (const [decay, equal] of [[0, true], [0.9, false]] as const) {
+      const d = tmp();
+      const r = await cli(['finetune', '--objective', 'diffusion', '--run', d, ...TINY, '--set', 'pretrain=null', '--set', `diffusion.ema=${decay}`]);
+      expect(r.code).toBe(0);
+      const { model, ema } = sections(d);
+      expect([...ema.keys()].sort()).toEqual([...model.keys()].sort());
+      expect(model.size).toBeGreaterThan(10);
+      const same = [...model].every(([n, v]) => v.every((x, i) => x === ema.get(n)![i]));
+      expect(same).toBe(equal);
     }
   });
 });

@@ -82,6 +82,8 @@ const DiffusionC = t.type({
   clipNorm: nullable(PositiveNumber),
   /** Label dropout for classifier-free guidance (EPG DM: 0.1). */
   labelDropout: Probability,
+  /** Decay of the evaluation EMA that sampling uses (EPG: 0.9999); null = sample the trained weights. */
+  ema: nullable(UnitInterval),
 });
 
 const ConsistencyC = t.type({
@@ -95,6 +97,8 @@ const ConsistencyC = t.type({
   auxWeight: NonNegativeNumber,
   /** Gradient clip (EPG CM: none). */
   clipNorm: nullable(PositiveNumber),
+  /** Decay of the evaluation EMA that sampling uses (EPG: 0.9999); null = sample the trained weights. */
+  ema: nullable(UnitInterval),
 });
 
 const EvalC = t.type({

@@ -12,3 +12,4 @@ export {
   diffusionTrainStep,
 } from './loss';
 export type { TrainingNoise, LossWeighting, DenoisingConfig, TrainingSigmas, DiffusionStepInput } from './loss';
+export { EPG_DM_OPTIMIZER, dmLearningRate } from './optimizer';

@@ -46,3 +46,5 @@ export { noiseSpace, toShifted, toUnshifted, shiftedGrid, guidanceActive } from 
 export type { NoiseSpace, NoiseSpaceOptions } from './noise-space';
 export { EPG_CM_RUN, cmShortRun } from './cm-run';
 export type { CmRunSchedule } from './cm-run';
+export { EPG_DM_RUN, dmShortRun, dmLrFactor, dmClipActive } from './dm-run';
+export type { DmRunSchedule } from './dm-run';

@@ -30,7 +30,8 @@ export function generate(ctx: RunContext, objective: Objective, count: number, c
   if (!ck) throw new Error(`no ${objective} checkpoint in ${ctx.dir}`);
   const { store, network } = assembleNetwork(ctx, objective, null);
   try {
-    orThrow(restoreStore(store, ck, 'model'));
+    // Sampling uses the evaluation EMA when the stage keeps one (EPG), else the trained weights.
+    orThrow(restoreStore(store, ck, config[objective]?.ema != null ? 'ema' : 'model'));
     store.eval();
     const per = vit.imageSize * vit.imageSize * vit.channels;
     const out = new Uint8Array(count * per);

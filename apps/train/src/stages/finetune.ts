@@ -3,8 +3,11 @@
  * (docs/consistency.md: ECT pairs, EPG distance, frozen-encoder auxiliary loss) or as a diffusion
  * model (docs/diffusion.md: x₀ prediction, lognormal-grid σ). The encoder comes from the run's
  * pre-training checkpoint, or is random when the config has no pre-training ('scratch').
- * Checkpoint sections: `model`, optimiser. (No EMA of the fine-tuned weights: the short CPU runs
- * sample from the trained weights.)
+ * Checkpoint sections: `model`, optimiser, and `ema` when the stage's `ema` decay is set (EPG samples
+ * from an evaluation EMA of rate 0.9999; the short CPU presets set it to null and sample the trained
+ * weights, docs/decisions.md). DM uses EPG's optimiser recipe scaled to the run's length
+ * (EPG_DM_OPTIMIZER, dmShortRun: AdamW (0.9, 0.999), wd 0.01 without decay on the position
+ * embedding and class token, 1 % warm-up then cosine, clip after the warm-up).
  */
 import * as E from 'fp-ts/Either';
 import {
@@ -16,8 +19,9 @@ import {
   type DistanceOptions,
 } from '@epg/consistency';
 import { plainPrepare, plainToTensors } from '@epg/data';
-import { cmShortRun, noiseSpace, type NoiseSpace } from '@epg/schedules';
-import { AdamW, ParameterStore, RandomStream, epgError, restoreStore } from '@epg/tensor';
+import { EPG_DM_OPTIMIZER, dmLearningRate } from '@epg/diffusion';
+import { cmShortRun, dmClipActive, dmShortRun, noiseSpace, type NoiseSpace } from '@epg/schedules';
+import { AdamW, ParameterStore, RandomStream, emaUpdate, epgError, restoreStore } from '@epg/tensor';
 import type { NetworkFn } from '@epg/contracts';
 import { assembleFinetune, finetuneParamGroups, freezeEncoder, isEncoderParam, type ViTConfig } from '@epg/vit';
 import type { RunConfig } from '../config';
@@ -68,6 +72,14 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
   const pretrained = loadPretrained(ctx);
   const { store, network } = assembleNetwork(ctx, objective, pretrained);
   const disposers: Array<() => void> = [() => store.dispose()];
+  // The evaluation EMA starts as a copy of the assembled network and follows it after every step.
+  const emaDecay = section.ema;
+  const ema = emaDecay !== null ? store.clone() : null;
+  if (ema) disposers.push(() => ema.dispose());
+  const stores: Record<string, ParameterStore> = ema ? { model: store, ema } : { model: store };
+  const followEma = () => {
+    if (ema) emaUpdate(ema, store, emaDecay!);
+  };
   try {
     if (objective === 'consistency') {
       const c = config.consistency!;
@@ -92,7 +104,7 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
         batch: c.batch,
         images: trainImages(config),
         prepare: plainPrepare('minus-one-one', { numClasses: vit.numClasses }),
-        stores: { model: store },
+        stores,
         optimizer,
         step: (k, batch) =>
           withTensors(
@@ -104,13 +116,16 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
                 ...(auxiliary ? { auxiliary } : {}),
                 ...(c.clipNorm !== null ? { clipNorm: c.clipNorm } : {}),
               });
+              followEma();
               return { loss: r.loss, terms: r.terms, skipped: r.skipped, lr };
             },
           ),
       });
     }
     const d = config.diffusion!;
-    const optimizer = new AdamW(store, { lr: d.lr, beta1: 0.9, beta2: 0.99, weightDecay: 0 });
+    const run = dmShortRun(d.steps);
+    const { beta1, beta2, weightDecay } = EPG_DM_OPTIMIZER;
+    const optimizer = new AdamW(store, { beta1, beta2, weightDecay, lr: dmLearningRate(d.lr, run), groups: finetuneParamGroups(store, vit, { weightDecay }) });
     disposers.push(() => optimizer.dispose());
     return await runStage(ctx, {
       stage,
@@ -118,14 +133,16 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
       batch: d.batch,
       images: trainImages(config),
       prepare: plainPrepare('minus-one-one', { numClasses: vit.numClasses, labelDropout: d.labelDropout }),
-      stores: { model: store },
+      stores,
       optimizer,
       step: (k, batch) =>
         withTensors(
           () => plainToTensors(batch),
           (t) => {
             const lr = optimizer.currentLr();
-            const r = dmTrainStep({ store, optimizer, network, space, x0: t.x, labels: t.labels, rs: RandomStream.derive(config.seed, k, 'diffusion'), ...(d.clipNorm !== null ? { clipNorm: d.clipNorm } : {}) });
+            const clip = d.clipNorm !== null && dmClipActive(k, run) ? { clipNorm: d.clipNorm } : {};
+            const r = dmTrainStep({ store, optimizer, network, space, x0: t.x, labels: t.labels, rs: RandomStream.derive(config.seed, k, 'diffusion'), ...clip });
+            followEma();
             return { loss: r.loss, terms: r.terms ?? {}, skipped: r.skipped, lr };
           },
         ),
