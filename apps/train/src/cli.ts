@@ -22,6 +22,8 @@ import { runPretrain } from './stages/pretrain';
 export interface CliIo {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
+  /** Set when stdout is a terminal: progress is then a live line rewritten in place. */
+  readonly ttyWrite?: (text: string) => void;
 }
 
 /** Test hooks (not on the command line). */
@@ -33,7 +35,11 @@ export interface CliHooks {
   readonly skipBackend?: boolean;
 }
 
-const STDIO: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+const STDIO: CliIo = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+  ...(process.stdout.isTTY ? { ttyWrite: (t: string) => process.stdout.write(t) } : {}),
+};
 
 function readConfigFile(path: string): E.Either<EpgError, unknown> {
   try {
@@ -115,7 +121,7 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
       if (E.isLeft(init)) throw init.left;
     }
     io.out(`run directory: ${dir}`);
-    const ctx: RunContext = { dir, config: config.right, vit: vit.right, log: io.out, ...hooks };
+    const ctx: RunContext = { dir, config: config.right, vit: vit.right, log: io.out, ...(io.ttyWrite ? { ttyWrite: io.ttyWrite } : {}), ...hooks };
     const stages: Array<StageName | 'evaluate'> =
       args.command === 'all' ? ['pretrain', 'consistency', 'diffusion', 'evaluate'] : args.command === 'pretrain' ? ['pretrain'] : [args.objective!];
     for (const s of stages) {

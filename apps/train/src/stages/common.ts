@@ -38,6 +38,8 @@ export interface RunContext {
   readonly log: (line: string) => void;
   /** Minimum milliseconds between progress lines (default 5000). */
   readonly progressMs?: number;
+  /** Raw writer of a terminal: progress becomes one live, rewritten line (absent: plain lines via `log`). */
+  readonly ttyWrite?: (text: string) => void;
   /**
    * Tests only: stop the process's work right after this many steps of `stage`, without a final
    * checkpoint, as a kill would (returns 'stopped').
@@ -128,7 +130,10 @@ export async function runStage<T>(ctx: RunContext, spec: StageSpec<T>): Promise<
     prefetch: 0,
     ...(loaderState ? { resume: loaderState } : {}),
   });
-  const progress = createProgress({ total: spec.steps, label: spec.stage, imagesPerStep: spec.batch, startStep: start, write: (line) => ctx.log(line.replace(/\n$/, '')), tty: false, intervalMs: ctx.progressMs ?? 5000 });
+  const progress = createProgress({
+    total: spec.steps, label: spec.stage, imagesPerStep: spec.batch, startStep: start, intervalMs: ctx.progressMs ?? 5000,
+    ...(ctx.ttyWrite ? { tty: true, write: ctx.ttyWrite } : { tty: false, write: (line: string) => ctx.log(line.replace(/\n$/, '')) }),
+  });
   const save = (step: number, loader: LoaderState) =>
     orThrow(
       saveCheckpoint(
