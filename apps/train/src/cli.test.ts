@@ -146,4 +146,17 @@ describe('epg-train CLI', () => {
       expect(same).toBe(equal);
     }
   });
+
+  it("diffusion.loss switches the σ distribution and weights ('epg' vs 'edm' give other losses on the same batches)", async () => {
+    const losses = async (loss: string) => {
+      const d = tmp();
+      const r = await cli(['finetune', '--objective', 'diffusion', '--run', d, ...TINY, '--set', 'pretrain=null', '--set', 'diffusion.steps=2', '--set', `diffusion.loss=${loss}`]);
+      expect(r.code).toBe(0);
+      return orThrow(readRecords(join(d, 'metrics.jsonl'))).map((x) => x.values.loss);
+    };
+    const [epg, edm] = [await losses('epg'), await losses('edm')];
+    expect(epg).toHaveLength(2);
+    expect(edm[0]).not.toBeCloseTo(epg[0], 3);
+    expect((await cli(['all', '--dry-run', '--set', 'diffusion.loss=vlb'])).err[0]).toMatch(/^error: config field diffusion.loss is "vlb": expected one of 'epg', 'edm'/);
+  });
 });

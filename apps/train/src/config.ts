@@ -50,6 +50,7 @@ export const DatasetName = oneOf('mnist', 'fashion-mnist', 'image-folder');
 export const SslVariantName = oneOf('epg', 'epg-code', 'rrcm', 'moco-v3', 'contrastive-only', 'consistency-only');
 export const ObjectiveName = oneOf('diffusion', 'consistency');
 export const CmDistanceName = oneOf('epg', 'pseudo-huber', 'l2');
+export const DmLossName = oneOf('epg', 'edm');
 
 const DataC = t.type({
   dataset: DatasetName,
@@ -82,6 +83,11 @@ const DiffusionC = t.type({
   clipNorm: nullable(PositiveNumber),
   /** Label dropout for classifier-free guidance (EPG DM: 0.1). */
   labelDropout: Probability,
+  /**
+   * Training σ and loss weight: 'epg' = lognormal(−1.2, 1.6) snapped to the 1280-point grid with
+   * w = 1/Δσ (EPG_DM_CONFIG); 'edm' = lognormal(−1.2, 1.2) with EDM's λ(σ) (EDM_CONFIG).
+   */
+  loss: DmLossName,
   /** Decay of the evaluation EMA that sampling uses (EPG: 0.9999); null = sample the trained weights. */
   ema: nullable(UnitInterval),
 });

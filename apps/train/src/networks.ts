@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { encoderAt as contractEncoderAt, type Denoiser, type Encoder, type EncoderFn, type NetworkFn } from '@epg/contracts';
-import { boundaryDenoiser, diffusionTrainStep, sampleHeun, x0Denoiser } from '@epg/diffusion';
+import { boundaryDenoiser, diffusionTrainStep, sampleHeun, x0Denoiser, type DenoisingConfig } from '@epg/diffusion';
 import type { NoiseSpace } from '@epg/schedules';
 import type { AdamW, ParameterStore, RandomStream, StepResult } from '@epg/tensor';
 
@@ -29,6 +29,8 @@ export function dmTrainStep(o: {
   labels?: tf.Tensor1D;
   rs: RandomStream;
   clipNorm?: number;
+  /** σ distribution and loss weights (default EPG_DM_CONFIG). */
+  config?: DenoisingConfig;
 }): StepResult {
   return diffusionTrainStep({
     store: o.store,
@@ -39,6 +41,7 @@ export function dmTrainStep(o: {
     ...(o.labels ? { cond: { labels: o.labels } } : {}),
     rs: o.rs,
     ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}),
+    ...(o.config ? { config: o.config } : {}),
   });
 }
 

@@ -17,7 +17,7 @@ const MNIST_QUICK: RunConfig = {
   // cpu-micro-mnist (models.ts): 300 steps × 64 images per stage take minutes on two cores.
   model: { preset: 'cpu-micro-mnist', decoderDropout: 0 },
   pretrain: { variant: 'epg', steps: 300, batch: 64, lr: 1e-3 },
-  diffusion: { steps: 300, batch: 64, lr: 1e-3, clipNorm: null, labelDropout: 0.1, ema: null },
+  diffusion: { steps: 300, batch: 64, lr: 1e-3, clipNorm: null, labelDropout: 0.1, loss: 'epg', ema: null },
   consistency: { steps: 300, batch: 64, lr: 1e-3, distance: 'epg', huberC: 0.06, auxWeight: 1, clipNorm: null, ema: null },
   eval: { fidSamples: 1000, heunSteps: 16, guidance: 1, gridSize: 64 },
   checkpoint: CHECKPOINT,
@@ -49,7 +49,7 @@ const IMAGENET256_XL16_DM: RunConfig = {
   data: { dataset: 'image-folder', path: 'data/imagenet256/train', limit: null },
   model: { preset: 'epg-xl16', decoderDropout: 0 },
   pretrain: { variant: 'epg', steps: 600_000, batch: 1024, lr: null },
-  diffusion: { steps: 1_000_000, batch: 1024, lr: 1e-4, clipNorm: 0.5, labelDropout: 0.1, ema: 0.9999 },
+  diffusion: { steps: 1_000_000, batch: 1024, lr: 1e-4, clipNorm: 0.5, labelDropout: 0.1, loss: 'epg', ema: 0.9999 },
   consistency: null,
   eval: { fidSamples: 50_000, heunSteps: 32, guidance: 2.5, gridSize: 64 },
   checkpoint: { every: 5000, keepLatest: 2, keepEvery: 100_000 },

@@ -19,7 +19,7 @@ import {
   type DistanceOptions,
 } from '@epg/consistency';
 import { plainPrepare, plainToTensors } from '@epg/data';
-import { EPG_DM_OPTIMIZER, dmLearningRate } from '@epg/diffusion';
+import { EDM_CONFIG, EPG_DM_CONFIG, EPG_DM_OPTIMIZER, dmLearningRate } from '@epg/diffusion';
 import { cmShortRun, dmClipActive, dmShortRun, noiseSpace, type NoiseSpace } from '@epg/schedules';
 import { AdamW, ParameterStore, RandomStream, emaUpdate, epgError, restoreStore } from '@epg/tensor';
 import type { NetworkFn } from '@epg/contracts';
@@ -141,7 +141,7 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
           (t) => {
             const lr = optimizer.currentLr();
             const clip = d.clipNorm !== null && dmClipActive(k, run) ? { clipNorm: d.clipNorm } : {};
-            const r = dmTrainStep({ store, optimizer, network, space, x0: t.x, labels: t.labels, rs: RandomStream.derive(config.seed, k, 'diffusion'), ...clip });
+            const r = dmTrainStep({ store, optimizer, network, space, x0: t.x, labels: t.labels, rs: RandomStream.derive(config.seed, k, 'diffusion'), config: d.loss === 'edm' ? EDM_CONFIG : EPG_DM_CONFIG, ...clip });
             followEma();
             return { loss: r.loss, terms: r.terms ?? {}, skipped: r.skipped, lr };
           },
