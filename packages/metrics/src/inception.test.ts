@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { expectNoLeak, allowTensorLeak } from '@epg/tensor/testing';
+import { expectNoLeak } from '@epg/tensor/testing';
 import { hashInceptionWeights, hashUniform, inceptionFixture } from './__fixtures__/synthetic';
 import { foldConv, createInceptionExtractor, inceptionConvSpecs, inceptionWeightShapes, checkInceptionWeights, loadInceptionWeights, INCEPTION_FID_NAME } from './inception';
 
@@ -21,12 +21,11 @@ describe('FID Inception-v3 architecture', () => {
   });
 
   it('tfjs pooling and resize follow the TF conventions the FID graph needs', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     // avg pool 'same' divides by the count of valid cells (count_include_pad=False): corner of 1..9 = (1+2+4+5)/4
     const y = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
-    expect(Array.from(tf.avgPool(y, 3, 1, 'same').dataSync())).toEqual([3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7]);
+    expect(Array.from(tf.tidy(() => tf.avgPool(y, 3, 1, 'same').dataSync()))).toEqual([3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7]);
     // TF1 ResizeBilinear (no half-pixel centres): 2×2 [2,2;4,4] → 3×3 rows 2, 10/3, 4 (docs/metrics-reference.md trap 1)
-    const r = tf.image.resizeBilinear(tf.tensor4d([2, 2, 4, 4], [1, 2, 2, 1]), [3, 3]).dataSync();
+    const r = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d([2, 2, 4, 4], [1, 2, 2, 1]), [3, 3]).dataSync());
     [2, 2, 2, 10 / 3, 10 / 3, 10 / 3, 4, 4, 4].forEach((v, i) => expect(r[i]).toBeCloseTo(v, 5));
     tf.dispose([y]);
   });

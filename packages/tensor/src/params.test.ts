@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ParameterStore } from './params';
 import { emaUpdate } from './ema';
-import { expectClose, allowTensorLeak } from './testing';
+import { expectClose } from './testing';
 
 describe('ParameterStore', () => {
   it('names parameters by dotted scopes, counts them, and keeps buffers apart', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const s = ParameterStore.create();
     const blk = s.scope('encoder').scope('blocks').scope(3);
     blk.add('attn.qkv.weight', tf.zeros([4, 12]));
@@ -17,8 +16,8 @@ describe('ParameterStore', () => {
     expect(s.entries().map((e) => e.weightDecay)).toEqual([true, false, false]);
     expect(s.trainableEntries().map((e) => e.name)).toHaveLength(2);
     expect(blk.get('attn.qkv.weight').shape).toEqual([4, 12]);
-    expect(() => blk.add('attn.qkv.weight', tf.zeros([1]))).toThrow(/already registered/);
-    expect(() => s.add('bad name', tf.zeros([1]))).toThrow(/invalid parameter name/);
+    expect(() => tf.tidy(() => void blk.add('attn.qkv.weight', tf.zeros([1])))).toThrow(/already registered/);
+    expect(() => tf.tidy(() => void s.add('bad name', tf.zeros([1])))).toThrow(/invalid parameter name/);
     expect(() => s.get('missing')).toThrow(/no parameter named 'missing'/);
     s.scope('encoder').setTrainable(false);
     expect(s.count({ trainableOnly: true })).toBe(0);
@@ -35,13 +34,14 @@ describe('ParameterStore', () => {
   });
 
   it('clone() is independent, and emaUpdate computes μθ⁻ + (1−μ)θ on parameters only', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const s = ParameterStore.create();
     s.add('w', tf.tensor([1, 2, 3]));
     s.addBuffer('stat', tf.tensor([10]));
     const t = s.clone();
-    s.get('w').assign(tf.tensor([3, 2, 1]));
-    s.get('stat').assign(tf.tensor([20]));
+    tf.tidy(() => {
+      s.get('w').assign(tf.tensor([3, 2, 1]));
+      s.get('stat').assign(tf.tensor([20]));
+    });
     expectClose(t.get('w'), [1, 2, 3]);
     emaUpdate(t, s, 0.75);
     expectClose(t.get('w'), [0.75 * 1 + 0.25 * 3, 2, 0.75 * 3 + 0.25 * 1]);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParameterStore, RandomStream } from '@epg/tensor';
-import { expectClose, expectNoLeak, allowTensorLeak } from '@epg/tensor/testing';
+import { expectClose, expectNoLeak } from '@epg/tensor/testing';
 import { attention, batchNorm1d, embed, gelu, layerNorm, patchify, timestepEmbedding, unpatchify } from './layers';
 import { buildPretrainModel, encoderBlock } from './model';
 import { PRESETS } from './config';
@@ -37,10 +37,9 @@ describe('layers vs numpy float64 (scripts/make_fixtures.py)', () => {
   });
 
   it('BatchNorm1d: train mode (batch stats, running update with unbiased variance) and eval mode', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const f = fx.batchNorm;
-    const rm = tf.variable(tf.tensor1d(f.runningMean), false);
-    const rv = tf.variable(tf.tensor1d(f.runningVar), false);
+    // tidy disposes the initial values (a variable keeps its own tensor).
+    const [rm, rv] = tf.tidy(() => [tf.variable(tf.tensor1d(f.runningMean), false), tf.variable(tf.tensor1d(f.runningVar), false)]);
     const state = { weight: tf.tensor1d(f.weight), bias: tf.tensor1d(f.bias), runningMean: rm, runningVar: rv };
     tf.tidy(() => expectClose(batchNorm1d(tf.tensor2d(f.x, f.shape), state, false), f.yEval, TOL));
     expectClose(rm, f.runningMean, { rtol: 0, atol: 0 });
@@ -52,14 +51,13 @@ describe('layers vs numpy float64 (scripts/make_fixtures.py)', () => {
   });
 
   it('one whole pre-LN encoder block', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const f = fx.encoderBlock;
     const cfg = { ...PRESETS['test-micro'], encoder: { depth: 1, width: 8, heads: f.heads } };
     const store = ParameterStore.create();
     buildPretrainModel(store, cfg, { rng: RandomStream.fromSeed(0) });
     for (const [k, v] of Object.entries(f.weights as Record<string, number[]>)) {
       const variable = store.get(`blocks.0.${k}`);
-      variable.assign(tf.tensor(v, variable.shape));
+      tf.tidy(() => variable.assign(tf.tensor(v, variable.shape)));
     }
     tf.tidy(() => expectClose(encoderBlock(store, 'blocks.0', tf.tensor3d(f.x, f.shape), f.heads), f.y, TOL));
     store.dispose();
