@@ -15,6 +15,7 @@ import * as E from 'fp-ts/Either';
 import { ImageLoader, loadFashionMnist, loadMnist, type ImageSet, type LoaderState, type RawBatch } from '@epg/data';
 import {
   epgError,
+  orThrow,
   listCheckpointGenerations,
   readCheckpoint,
   restoreOptimizer,
@@ -52,11 +53,8 @@ export interface RunContext {
 export const metricsPath = (dir: string) => join(dir, 'metrics.jsonl');
 export const checkpointBase = (dir: string, stage: StageName) => join(dir, 'checkpoints', stage, 'ckpt');
 
-/** Throws the Left (an EpgError: the CLI turns it into one line). */
-export function orThrow<A>(e: E.Either<Error, A>): A {
-  if (E.isLeft(e)) throw e.left;
-  return e.right;
-}
+/** Throws the Left (an EpgError: the CLI turns it into one line); @epg/tensor's, re-exported for the stages. */
+export { orThrow } from '@epg/tensor';
 
 /** The training images of the run's dataset (first `data.limit` of them when set). */
 export function trainImages(config: RunConfig): ImageSet {
