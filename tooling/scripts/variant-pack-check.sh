@@ -51,14 +51,14 @@ npx --no-install epg-train scaffold-variant @demo/epg-variant-l1 --kind cm-dista
 node -e '
   const fs = require("fs");
   let s = fs.readFileSync("variant/src/index.ts", "utf8");
-  s = s.replace(/distance: \(a, b, \{ c \}\) =>[\s\S]*?\}\),\n\}\);/, "distance: (a, b) => tf.tidy(() => tf.sum(tf.abs(tf.sub(a, b)), [1, 2, 3]) as tf.Tensor1D), // [B]\n});");
+  s = s.replace(/\/\*\* D\/sg[\s\S]*?\}\),\n\}\);/, "/** Σ|a − b| per sample over pixels and channels: [B, H, W, C] × 2 → [B]. */\n  distance: (a, b) => tf.tidy(() => tf.sum(tf.abs(tf.sub(a, b)), [1, 2, 3]) as tf.Tensor1D),\n});");
   s = s.replace(/import \{ stopGradient \} from .@epg\/tensor.;\n/, "").replace(/description: "[^"]*"/, "description: \"L1 distance sum |a - b| instead of EPG'"'"'s D/sg(sqrt(D + c^2))\"");
   fs.writeFileSync("variant/src/index.ts", s);
   let t = fs.readFileSync("variant/src/index.test.ts", "utf8");
   t = t.replace(/toBeCloseTo\(0\.38 \/ Math\.sqrt\(0\.38 \+ 0\.0036\), 5\)/, "toBeCloseTo(1.2, 5)").replace(/is EPG.s D\/√\(D \+ c²\)/, "is the L1 distance |0.2| + |0.3| + |0.3| + |0.4| = 1.2");
   fs.writeFileSync("variant/src/index.test.ts", t);'
 (cd variant && ../node_modules/.bin/tsc -p tsconfig.json --noEmit && ../node_modules/.bin/tsc -p tsconfig.build.json \
-  && ../node_modules/.bin/jest 2>&1 | grep -E "Tests:|✓|✕" && npm pack --pack-destination "$work/tarballs" >/dev/null)
+  && ../node_modules/.bin/jest 2>&1 | grep -E "Tests:|✓|✕" && npm pack --pack-destination "$work/tarballs" >/dev/null 2>&1)
 npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/demo-epg-variant-l1-0.1.0.tgz 2>&1 | tail -3
 
 if ls "$HOME"/.cache/epg-ts/domain-*.safetensors >/dev/null 2>&1; then

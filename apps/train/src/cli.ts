@@ -34,8 +34,6 @@ export interface CliHooks {
   readonly progressMs?: number;
   /** Skip the backend initialisation (tests that already chose one). */
   readonly skipBackend?: boolean;
-  /** Module loader for plugin packages (default require). */
-  readonly loadPlugin?: (path: string) => unknown;
 }
 
 const STDIO: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
@@ -108,7 +106,7 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
     }
     const unpinned = resolveArgs(args);
     if (E.isLeft(unpinned)) throw unpinned.left;
-    const withPlugins = resolvePlugins(unpinned.right, pluginRoots(args), hooks.loadPlugin);
+    const withPlugins = resolvePlugins(unpinned.right, pluginRoots(args));
     if (E.isLeft(withPlugins)) throw withPlugins.left;
     const config = withPlugins.right.config;
     const plugins: LoadedPlugins = withPlugins.right.plugins;
@@ -133,12 +131,17 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
     if (!args.resume) {
       const init = initRunDir(dir, config);
       if (E.isLeft(init)) throw init.left;
-      if (plugins.records.length > 0) writeFileSync(join(dir, 'plugins.json'), `${JSON.stringify(plugins.records, null, 2)}\n`);
+      if (plugins.records.length > 0) {
+        try {
+          writeFileSync(join(dir, 'plugins.json'), `${JSON.stringify(plugins.records, null, 2)}\n`);
+        } catch (e) {
+          throw epgError('io', `cannot write ${join(dir, 'plugins.json')} (${(e as Error).message})`, 'check the run directory is writable');
+        }
+      }
     }
     io.out(`run directory: ${dir}`);
     for (const line of describePlugins(plugins)) io.out(line);
-    const { loadPlugin: _loader, ...stageHooks } = hooks;
-    const ctx: RunContext = { dir, config: config, vit: vit.right, log: io.out, plugins, ...stageHooks };
+    const ctx: RunContext = { dir, config, vit: vit.right, log: io.out, plugins, ...hooks };
     const stages: Array<StageName | 'evaluate'> =
       args.command === 'all' ? ['pretrain', 'consistency', 'diffusion', 'evaluate'] : args.command === 'pretrain' ? ['pretrain'] : [args.objective!];
     for (const s of stages) {

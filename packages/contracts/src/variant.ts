@@ -63,9 +63,12 @@ export const VARIANT_FUNCTION: { readonly [K in VariantKind]: string } = {
   'cm-distance': 'distance',
 };
 
-/** Identity with the contract's types: `export const variant = defineVariant({ kind: 'cm-distance', … })`. */
-export function defineVariant<V extends Variant>(v: V): V {
-  return v;
+/**
+ * Identity with the contract's types: `export const variant = defineVariant({ kind: 'cm-distance', … })`.
+ * The result has the kind's contract type, so callers may pass every argument of the signature.
+ */
+export function defineVariant<V extends Variant>(v: V): VariantOf<V['kind']> {
+  return v as unknown as VariantOf<V['kind']>;
 }
 
 /**
