@@ -84,6 +84,6 @@ node -e '
   if (rec[0].kind !== "cm-distance") throw new Error("plugins.json: " + JSON.stringify(rec));
   if (!fs.existsSync("run/report.html")) throw new Error("no report");
   const cm = fs.readFileSync("run/metrics.jsonl", "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.phase === "consistency");
-  if (cm.length === 0 || !cm.every((r) => Number.isFinite(r.values.loss))) throw new Error("consistency metrics missing or not finite");
-  console.log("ok: run/config.json pins " + cfg.plugins[0] + "; plugins.json records " + rec[0].kind + "; " + cm.length + " consistency steps, last loss " + cm[cm.length - 1].values.loss.toFixed(4) + "; report.html written");'
+  if (cm.length === 0 || !cm.every((r) => Number.isFinite(r.loss))) throw new Error("consistency metrics missing or not finite");
+  console.log("ok: run/config.json pins " + cfg.plugins[0] + "; plugins.json records " + rec[0].kind + "; " + cm.length + " consistency steps, last loss " + cm[cm.length - 1].loss.toFixed(4) + "; report.html written");'
 echo "variant pack check: $(( $(date +%s) - t0 ))s in all"

@@ -10,9 +10,11 @@ import { readRecords } from '@epg/runs';
 import { EPG_PAPER_TEMPERATURE, temperature, type TemperatureSchedule } from '@epg/schedules';
 import { ntXent } from '@epg/ssl';
 import { normalTensor, orThrow, RandomStream } from '@epg/tensor';
+import { parseTrainArgs } from './args';
 import { main } from './cli';
 import { parsePluginSpec, resolvePlugins } from './plugins';
 import { PRESETS } from './presets';
+import { defaultRunDir } from './run-dir';
 import { scaffoldVariant } from './scaffold';
 
 /**
@@ -66,6 +68,7 @@ describe('code variants by package name', () => {
       expect.objectContaining({ package: '@fixture/epg-variant-triple', version: '1.2.3', kind: 'pretrain-loss', name: 'triple' }),
     ]);
     expect(typeof r.plugins.byKind['pretrain-loss']?.loss).toBe('function');
+    expect(defaultRunDir({ ...r.config, variants: ['no-aux-loss'] })).toBe(join('runs', 'mnist-quick+no-aux-loss+epg-variant-triple-s0'));
   });
 
   it.each<[string, string[], object, RegExp]>([
@@ -105,7 +108,7 @@ describe('code variants by package name', () => {
     expect(t.consistency).toBeCloseTo(3 * b.consistency, 3);
     expect(JSON.parse(readFileSync(join(triple, 'config.json'), 'utf8')).plugins).toEqual(['@fixture/epg-variant-triple@1.2.3']);
     expect(JSON.parse(readFileSync(join(triple, 'plugins.json'), 'utf8'))[0]).toMatchObject({ package: '@fixture/epg-variant-triple', version: '1.2.3' });
-  });
+  }, 180_000); // two 2-step pre-trainings: seconds alone, more on a shared machine
 });
 
 describe('epg-train scaffold-variant', () => {
@@ -167,6 +170,21 @@ describe('epg-train scaffold-variant', () => {
     expect(lines).toContain('  .changeset/epg-variant-l1.md');
     const again = scaffoldVariant({ name: '@me/epg-variant-l1', kind: 'cm-distance', dir: 'packages/epg-variant-l1', cwd: ws });
     expect(E.isLeft(again) && again.left.message).toMatch(/scaffold-variant: .*epg-variant-l1 exists and is not empty: choose another --dir/);
+  });
+
+  it('parses scaffold-variant and --plugin arguments, and keeps their options apart', () => {
+    const s = orThrow(parseTrainArgs(['scaffold-variant', '@me/x', '--kind', 'tau-schedule', '--dir', 'd']));
+    expect(s.command).toBe('scaffold-variant');
+    expect(s.scaffold).toEqual({ name: '@me/x', kind: 'tau-schedule', dir: 'd' });
+    expect(orThrow(parseTrainArgs(['all', '--plugin', 'a', '--plugin', '@b/c@1.0.0'])).plugins).toEqual(['a', '@b/c@1.0.0']);
+    const msg = (argv: string[]) => {
+      const r = parseTrainArgs(argv);
+      return E.isLeft(r) ? r.left.message : 'accepted';
+    };
+    expect(msg(['all', '--kind', 'cm-distance'])).toBe("--kind applies to scaffold-variant only, not 'all'");
+    expect(msg(['scaffold-variant', '@me/x', '--kind', 'optimizer'])).toBe("scaffold-variant needs --kind pretrain-loss | tau-schedule | cm-distance, got 'optimizer'");
+    expect(msg(['scaffold-variant', '@me/x', '--kind', 'cm-distance', '--preset', 'mnist-quick'])).toMatch(/^--preset does not apply to scaffold-variant/);
+    expect(msg(['scaffold-variant', '--kind', 'cm-distance'])).toMatch(/^scaffold-variant needs a package name/);
   });
 
   it('the CLI command names a missing --kind in one line', async () => {

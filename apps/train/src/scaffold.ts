@@ -274,12 +274,12 @@ export function scaffoldVariant(req: ScaffoldRequest): E.Either<EpgError, string
     return E.left(epgError('io', `scaffold-variant: cannot write ${dir} (${(e as Error).message})`, 'check the directory is writable'));
   }
   const rel = relative(req.cwd, dir) || '.';
-  const install = inWorkspace !== null ? 'pnpm install' : 'npm install';
+  const setup = inWorkspace !== null ? 'pnpm install && pnpm build && pnpm test' : 'npm install && npm run build && npm test';
   return E.right([
     `scaffolded ${name} (kind ${req.kind}) in ${dir}:`,
     ...written.map((f) => `  ${relative(req.cwd, f)}`),
     'next:',
-    `  cd ${rel} && ${install} && pnpm build && pnpm test`,
+    `  cd ${rel} && ${setup}`,
     `  select it: "plugins": ["${name}"] in a config, or epg-train all --plugin ${name}`,
     ...(inWorkspace !== null && !/^(packages|apps|tooling)\//.test(relative(inWorkspace, dir)) ? [`  add ${relative(inWorkspace, dir)} to pnpm-workspace.yaml to build it with the workspace`] : []),
   ]);
