@@ -86,4 +86,15 @@ node -e '
   const cm = fs.readFileSync("run/metrics.jsonl", "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.phase === "consistency");
   if (cm.length === 0 || !cm.every((r) => Number.isFinite(r.loss))) throw new Error("consistency metrics missing or not finite");
   console.log("ok: run/config.json pins " + cfg.plugins[0] + "; plugins.json records " + rec[0].kind + "; " + cm.length + " consistency steps, last loss " + cm[cm.length - 1].loss.toFixed(4) + "; report.html written");'
+# The variant changes the run: step 0 of a 2-step CM fine-tuning from scratch, with and without it.
+node -e 'const fs = require("fs"); const c = JSON.parse(fs.readFileSync("cfg.json", "utf8"));
+  Object.assign(c, { pretrain: null, diffusion: null }); c.consistency.steps = 2; c.checkpoint.every = 2;
+  fs.writeFileSync("cm-l1.json", JSON.stringify(c)); fs.writeFileSync("cm-epg.json", JSON.stringify({ ...c, plugins: [] }));'
+for v in l1 epg; do npx --no-install epg-train finetune --objective consistency --config cm-$v.json --run cm-$v > cm-$v.log 2>&1 || { cat cm-$v.log; exit 1; }; done
+node -e '
+  const fs = require("fs");
+  const first = (d) => JSON.parse(fs.readFileSync(d + "/metrics.jsonl", "utf8").split("\n")[0]);
+  const [l1, epg] = [first("cm-l1"), first("cm-epg")];
+  if (!(Math.abs(l1.consistency - epg.consistency) > 1e-3 * Math.abs(epg.consistency))) throw new Error("the variant did not change the consistency term");
+  console.log("ok: step-0 consistency term " + l1.consistency.toFixed(3) + " with the L1 variant, " + epg.consistency.toFixed(3) + " with EPG'"'"'s distance (same seed, same batch)");'
 echo "variant pack check: $(( $(date +%s) - t0 ))s in all"

@@ -157,6 +157,18 @@ describe('epg-train scaffold-variant', () => {
     tf.dispose([a, b, got, want]);
   });
 
+  it("resolves itself by name from its own directory (a config kept next to the variant's source)", () => {
+    const dir = project();
+    const own = join(dir, 'my-variant');
+    orThrow(scaffoldVariant({ name: '@me/epg-variant-own', kind: 'tau-schedule', dir: own, cwd: dir }));
+    const js = ts.transpileModule(readFileSync(join(own, 'src', 'index.ts'), 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS } }).outputText;
+    mkdirSync(join(own, 'dist'));
+    writeFileSync(join(own, 'dist', 'index.js'), js);
+    const r = orThrow(resolvePlugins({ ...PRESETS['mnist-quick'], plugins: ['@me/epg-variant-own'] }, [own]));
+    expect(r.config.plugins).toEqual(['@me/epg-variant-own@0.1.0']);
+    expect(r.plugins.records[0].path).toBe(own);
+  });
+
   it('in the workspace: workspace:* dependencies and a changeset; refuses a non-empty directory', () => {
     const ws = mkdtempSync(join(tmpdir(), 'epg-ws-'));
     writeFileSync(join(ws, 'pnpm-workspace.yaml'), 'packages:\n  - "packages/*"\n');

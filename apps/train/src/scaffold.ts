@@ -225,6 +225,8 @@ export function scaffoldVariant(req: ScaffoldRequest): E.Either<EpgError, string
     keywords: ['epg-ts', 'epg-variant', `epg-variant-${req.kind}`],
     main: 'dist/index.js',
     types: 'dist/index.d.ts',
+    // With `exports`, the package resolves itself by name: a config kept in its own directory finds it.
+    exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' }, './package.json': './package.json' },
     files: ['dist', '!dist/**/*.test.*', 'README.md'],
     scripts: { build: 'tsc -p tsconfig.build.json', typecheck: 'tsc -p tsconfig.json --noEmit', test: 'jest' },
     // Peers: the variant must share epg-train's copies (one tfjs engine, one contract).
