@@ -83,9 +83,10 @@ node -e '
   if (cfg.plugins[0] !== "@demo/epg-variant-l1@0.1.0") throw new Error("config.json does not pin the plugin: " + cfg.plugins);
   if (rec[0].kind !== "cm-distance") throw new Error("plugins.json: " + JSON.stringify(rec));
   if (!fs.existsSync("run/report.html")) throw new Error("no report");
+  if (!fs.readFileSync("run/report.md", "utf8").includes("plugin (cm-distance) | @demo/epg-variant-l1@0.1.0")) throw new Error("report.md does not name the plugin");
   const cm = fs.readFileSync("run/metrics.jsonl", "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.phase === "consistency");
   if (cm.length === 0 || !cm.every((r) => Number.isFinite(r.loss))) throw new Error("consistency metrics missing or not finite");
-  console.log("ok: run/config.json pins " + cfg.plugins[0] + "; plugins.json records " + rec[0].kind + "; " + cm.length + " consistency steps, last loss " + cm[cm.length - 1].loss.toFixed(4) + "; report.html written");'
+  console.log("ok: run/config.json pins " + cfg.plugins[0] + "; plugins.json records " + rec[0].kind + "; report.md names it; " + cm.length + " consistency steps, last loss " + cm[cm.length - 1].loss.toFixed(4) + "; report.html written");'
 # The variant changes the run: step 0 of a 2-step CM fine-tuning from scratch, with and without it.
 node -e 'const fs = require("fs"); const c = JSON.parse(fs.readFileSync("cfg.json", "utf8"));
   Object.assign(c, { pretrain: null, diffusion: null }); c.consistency.steps = 2; c.checkpoint.every = 2;
