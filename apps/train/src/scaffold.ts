@@ -189,7 +189,7 @@ it("is EPG's D/√(D + c²): a − b = (0.2, −0.3, 0.3, 0.4), D = 0.38, c = 0.
 function readme(name: string, kind: VariantKind): string {
   return `# ${name}
 
-A code variant for [epg-ts](https://github.com/) of kind \`${kind}\`: ${DESCRIPTION[kind]}.
+A code variant for epg-ts (the EPG method in TypeScript) of kind \`${kind}\`: ${DESCRIPTION[kind]}.
 
 \`\`\`sh
 pnpm add ${name}            # next to epg-train (or npm install ${name})
