@@ -4,7 +4,8 @@
  * initialise the tfjs backend → run the stages. Every EpgError ends as one line `error: <message>`
  * on stderr and exit code 1; nothing is written before the config and the run directory are checked.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { epgError, formatReport, initBackend, isEpgError, type EpgError } from '@epg/tensor';
 import { parseTrainArgs, USAGE, type TrainArgs } from './args';
@@ -12,7 +13,9 @@ import type { RunConfig } from './config';
 import { cmShortRun } from '@epg/schedules';
 import { pretrainConfig } from '@epg/ssl';
 import { resolveVit } from './models';
+import { describePlugins, resolvePlugins, type LoadedPlugins } from './plugins';
 import { resolveConfig } from './presets';
+import { scaffoldVariant } from './scaffold';
 import { checkRunDir, defaultRunDir, initRunDir } from './run-dir';
 import type { RunContext, StageName } from './stages/common';
 import { runEvaluate } from './stages/evaluate';
@@ -61,7 +64,12 @@ export function resolveArgs(args: TrainArgs): E.Either<EpgError, RunConfig> {
     if (E.isLeft(f)) return f;
     base = f.right;
   }
-  return resolveConfig({ base, variants: args.variants, sets: args.sets });
+  return resolveConfig({ base, variants: args.variants, plugins: args.plugins, sets: args.sets });
+}
+
+/** Where plugin packages are looked up: the current directory, then the config file's directory. */
+export function pluginRoots(args: TrainArgs, cwd: string = process.cwd()): string[] {
+  return args.configFile !== null ? [cwd, dirname(args.configFile)] : [cwd];
 }
 
 /**
@@ -96,32 +104,50 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
       io.out(USAGE);
       return 0;
     }
-    const config = resolveArgs(args);
-    if (E.isLeft(config)) throw config.left;
-    const vit = resolveVit(config.right);
-    if (E.isLeft(vit)) throw vit.left;
-    if (args.command === 'finetune' && config.right[args.objective!] === null) {
-      throw epgError('config', `finetune --objective ${args.objective}: this config has no ${args.objective} section`, `use a preset with one, or --set ${args.objective}=… `);
-    }
-    const schedules = checkSchedules(config.right);
-    if (E.isLeft(schedules)) throw schedules.left;
-    if (args.dryRun) {
-      io.out(JSON.stringify(config.right, null, 2));
+    if (args.command === 'scaffold-variant') {
+      const r = scaffoldVariant({ ...args.scaffold!, cwd: process.cwd() });
+      if (E.isLeft(r)) throw r.left;
+      for (const line of r.right) io.out(line);
       return 0;
     }
-    const dir = args.runDir ?? defaultRunDir(config.right);
-    const checked = checkRunDir(dir, config.right, args.resume);
+    const unpinned = resolveArgs(args);
+    if (E.isLeft(unpinned)) throw unpinned.left;
+    const withPlugins = resolvePlugins(unpinned.right, pluginRoots(args));
+    if (E.isLeft(withPlugins)) throw withPlugins.left;
+    const config = withPlugins.right.config;
+    const plugins: LoadedPlugins = withPlugins.right.plugins;
+    const vit = resolveVit(config);
+    if (E.isLeft(vit)) throw vit.left;
+    if (args.command === 'finetune' && config[args.objective!] === null) {
+      throw epgError('config', `finetune --objective ${args.objective}: this config has no ${args.objective} section`, `use a preset with one, or --set ${args.objective}=… `);
+    }
+    const schedules = checkSchedules(config);
+    if (E.isLeft(schedules)) throw schedules.left;
+    if (args.dryRun) {
+      io.out(JSON.stringify(config, null, 2));
+      return 0;
+    }
+    const dir = args.runDir ?? defaultRunDir(config);
+    const checked = checkRunDir(dir, config, args.resume);
     if (E.isLeft(checked)) throw checked.left;
     if (!hooks.skipBackend) {
       const report = await initBackend({ ...(args.backend ? { force: args.backend } : {}), log: null });
       io.out(formatReport(report));
     }
     if (!args.resume) {
-      const init = initRunDir(dir, config.right);
+      const init = initRunDir(dir, config);
       if (E.isLeft(init)) throw init.left;
+      if (plugins.records.length > 0) {
+        try {
+          writeFileSync(join(dir, 'plugins.json'), `${JSON.stringify(plugins.records, null, 2)}\n`);
+        } catch (e) {
+          throw epgError('io', `cannot write ${join(dir, 'plugins.json')} (${(e as Error).message})`, 'check the run directory is writable');
+        }
+      }
     }
     io.out(`run directory: ${dir}`);
-    const ctx: RunContext = { dir, config: config.right, vit: vit.right, log: io.out, ...(io.ttyWrite ? { ttyWrite: io.ttyWrite } : {}), ...hooks };
+    for (const line of describePlugins(plugins)) io.out(line);
+    const ctx: RunContext = { dir, config, vit: vit.right, log: io.out, plugins, ...(io.ttyWrite ? { ttyWrite: io.ttyWrite } : {}), ...hooks };
     const stages: Array<StageName | 'evaluate'> =
       args.command === 'all' ? ['pretrain', 'consistency', 'diffusion', 'evaluate'] : args.command === 'pretrain' ? ['pretrain'] : [args.objective!];
     for (const s of stages) {

@@ -33,6 +33,11 @@ export const PositiveNumber = refine(t.number, (n) => finite(n) && n > 0, 'a fin
 export const NonNegativeNumber = refine(t.number, (n) => finite(n) && n >= 0, 'a finite number >= 0');
 export const UnitInterval = refine(t.number, (n) => finite(n) && n >= 0 && n < 1, 'a number in [0, 1)');
 export const Probability = refine(t.number, (n) => finite(n) && n >= 0 && n <= 1, 'a number in [0, 1]');
+const PluginSpec = refine(
+  t.string,
+  (s) => /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*(?:@[0-9A-Za-z.+-]+)?$/.test(s),
+  "an npm package name, optionally @version (e.g. '@me/epg-variant-foo')",
+);
 const Name = refine(t.string, (s) => /^[a-z0-9][a-z0-9._-]*$/i.test(s), 'a name of letters, digits, ".", "_" or "-"');
 
 function oneOf<const K extends string>(...keys: K[]): Described<K> {
@@ -140,6 +145,11 @@ export const RunConfigC = t.type({
   consistency: nullable(ConsistencyC),
   eval: EvalC,
   checkpoint: CheckpointC,
+  /**
+   * Code variants: npm packages exporting a `variant` of @epg/contracts (docs/variants.md). The
+   * resolved config pins each to `package@version`. Missing in a file = none.
+   */
+  plugins: t.array(PluginSpec),
 });
 
 export type RunConfig = t.TypeOf<typeof RunConfigC>;
@@ -209,6 +219,8 @@ function propsOf(codec: t.Mixed): t.Props | undefined {
 
 /** Validates a parsed JSON value as a RunConfig. Left: one line per problem (joined by "; "). */
 export function decodeRunConfig(value: unknown): E.Either<EpgError, RunConfig> {
+  // Configs written before code variants existed have no `plugins`: none.
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('plugins' in value)) value = { ...value, plugins: [] };
   const unknown = unknownFields(RunConfigC, value);
   const decoded = RunConfigC.decode(value);
   const problems = [...unknown, ...(E.isLeft(decoded) ? describeErrors(decoded.left) : [])];

@@ -12,6 +12,7 @@ const CHECKPOINT = { every: 100, keepLatest: 2, keepEvery: null };
 const MNIST_QUICK: RunConfig = {
   preset: 'mnist-quick',
   variants: [],
+  plugins: [],
   seed: 0,
   data: { dataset: 'mnist', path: null, limit: null },
   // cpu-micro-mnist (models.ts): 300 steps × 64 images per stage take minutes on two cores.
@@ -45,6 +46,7 @@ const FASHION_STUDY: RunConfig = { ...MNIST_STUDY, preset: 'fashion-study', data
 const IMAGENET256_XL16_DM: RunConfig = {
   preset: 'imagenet256-xl16-dm',
   variants: [],
+  plugins: [],
   seed: 0,
   data: { dataset: 'image-folder', path: 'data/imagenet256/train', limit: null },
   model: { preset: 'epg-xl16', decoderDropout: 0 },
@@ -87,6 +89,8 @@ export interface ResolveRequest {
   /** Preset name, or a parsed JSON config (from --config FILE). */
   readonly base: string | unknown;
   readonly variants?: readonly string[];
+  /** Code-variant packages (--plugin), appended to the config's `plugins`. */
+  readonly plugins?: readonly string[];
   /** `key=value` strings, applied in order after the variants. */
   readonly sets?: readonly string[];
 }
@@ -114,6 +118,10 @@ export function resolveConfig(req: ResolveRequest): E.Either<EpgError, RunConfig
   if (applied.length > 0) {
     const prev = (config as { variants?: unknown }).variants;
     config = { ...(config as object), variants: [...(Array.isArray(prev) ? prev : []), ...applied] };
+  }
+  if ((req.plugins ?? []).length > 0) {
+    const prev = (config as { plugins?: unknown }).plugins;
+    config = { ...(config as object), plugins: [...(Array.isArray(prev) ? prev : []), ...req.plugins!] };
   }
   for (const s of req.sets ?? []) {
     const parsed = parseSet(s);

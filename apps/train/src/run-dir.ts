@@ -19,7 +19,9 @@ import { decodeRunConfig, type RunConfig } from './config';
 export const CONFIG_FILE = 'config.json';
 
 export function defaultRunDir(config: RunConfig): string {
-  const variants = config.variants.length > 0 ? `+${config.variants.join('+')}` : '';
+  // Code variants add their unscoped package name without the pinned version.
+  const plugins = config.plugins.map((p) => p.replace(/^@[^/]+\//, '').replace(/@.*$/, ''));
+  const variants = [...config.variants, ...plugins].length > 0 ? `+${[...config.variants, ...plugins].join('+')}` : '';
   return join('runs', `${config.preset}${variants}-s${config.seed}`);
 }
 

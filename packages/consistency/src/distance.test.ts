@@ -49,3 +49,18 @@ describe('consistencyDistance', () => {
     tf.dispose([x, y, small]);
   });
 });
+
+describe("consistencyDistance: a 'custom' (code variant) distance", () => {
+  it('returns the variant function of (a, b, {c}) and checks its shape', () => {
+    const a = tf.tensor4d([1, 2, 3, 4, 0, 0, 0, 0], [2, 2, 2, 1]);
+    const b = tf.tensor4d([0, 0, 0, 0, 1, -1, 1, -1], [2, 2, 2, 1]);
+    const seen: number[] = [];
+    const l1 = (x: tf.Tensor4D, y: tf.Tensor4D, o: { c: number }) => (seen.push(o.c), tf.sum(tf.abs(tf.sub(x, y)), [1, 2, 3]) as tf.Tensor1D);
+    const d = consistencyDistance(a, b, { kind: 'custom', c: 0.06, name: 'l1', fn: l1 });
+    expect(Array.from(d.dataSync())).toEqual([10, 4]); // |1|+|2|+|3|+|4|, 4·|±1|
+    expect(seen).toEqual([0.06]);
+    const bad = () => consistencyDistance(a, b, { kind: 'custom', c: 0.06, name: '@me/bad', fn: (x) => tf.sum(x) as unknown as tf.Tensor1D });
+    expect(bad).toThrow(/the 'cm-distance' variant @me\/bad returned shape \[\], expected one value per sample \[2\]: return a \[B\] tensor/);
+    tf.dispose([a, b, d]);
+  });
+});

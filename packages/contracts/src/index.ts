@@ -24,3 +24,15 @@ export {
   encoderAt,
 } from './precondition';
 export type { NetworkInput } from './precondition';
+export { VARIANT_API_VERSION, VARIANT_KINDS, VARIANT_FUNCTION, defineVariant, variantProblem } from './variant';
+export type {
+  VariantKind,
+  Variant,
+  VariantOf,
+  PretrainLossVariant,
+  TauScheduleVariant,
+  CmDistanceVariant,
+  PairLossFn,
+  TauScheduleFn,
+  CmDistanceFn,
+} from './variant';

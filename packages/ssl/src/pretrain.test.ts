@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ParameterStore, RandomStream, normalTensor } from '@epg/tensor';
-import { expectClose, useTestBackend } from '@epg/tensor/testing';
+import { allowTensorLeak, expectClose, useTestBackend } from '@epg/tensor/testing';
 import { mocoMomentum, noiseSpace, rrcmTargetEma } from '@epg/schedules';
 import { Pretrainer, freezeParameters, pretrainConfig, type PretrainBatch, type PretrainConfig, ntXent } from './index';
 import { addToyEncoder, toyEncoder } from './testing/toy-encoder';
@@ -214,5 +214,56 @@ describe('Pretrainer: memory', () => {
     pre.dispose();
     onlineStore.dispose();
     targetStore.dispose();
+  });
+});
+
+describe('Pretrainer: code variants (docs/variants.md)', () => {
+  function make(opts: { loss?: (q: tf.Tensor2D, k: tf.Tensor2D, tau: number) => tf.Tensor1D; temperature?: (s: number, k: number, run: { totalSteps: number }) => number }) {
+    const cfg = pretrainConfig('epg', { totalSteps: 20 });
+    const onlineStore = ParameterStore.create();
+    addToyEncoder(onlineStore, RandomStream.fromSeed(2), { inputs: 16, width: 12, proj: 5 });
+    const targetStore = onlineStore.clone();
+    const pre = Pretrainer.create(cfg, { online: toyEncoder(onlineStore), target: toyEncoder(targetStore), onlineStore, targetStore }, { space: noiseSpace(64), seed: 3, ...opts });
+    return { pre, dispose: () => [pre, onlineStore, targetStore].forEach((x) => x.dispose()) };
+  }
+
+  it("uses a 'pretrain-loss' variant for both terms: 3·NT-Xent triples every term of the first step", () => {
+    const b = batch(4);
+    const base = make({});
+    const tripled = make({ loss: (q, k, tau) => tf.tidy(() => tf.mul(ntXent(q, k, tau), 3) as tf.Tensor1D) });
+    const r0 = base.pre.step(b);
+    const r1 = tripled.pre.step(b);
+    expect(r1.terms.contrastive).toBeCloseTo(3 * r0.terms.contrastive, 4);
+    expect(r1.terms.consistency).toBeCloseTo(3 * r0.terms.consistency, 4);
+    base.dispose();
+    tripled.dispose();
+    disposeBatch(b);
+  });
+
+  it("uses a 'tau-schedule' variant's τ (given unshifted σ, k and the run length) and refuses a bad τ", () => {
+    const b = batch(5);
+    const seen: Array<[number, number, number]> = [];
+    const v = make({ temperature: (s, k, run) => (seen.push([s, k, run.totalSteps]), 0.05 + k / 1000) });
+    const r = v.pre.step(b);
+    const r2 = v.pre.step(b);
+    expect(r.tau).toBe(0.05);
+    expect(r2.tau).toBeCloseTo(0.051, 15);
+    expect(seen[0][0]).toBeCloseTo(r.sigmaA, 12); // noiseSpace(64): shift 1, shifted = unshifted
+    expect(seen.map((x) => [x[1], x[2]])).toEqual([[0, 20], [1, 20]]);
+    v.dispose();
+    const bad = make({ temperature: () => -1 });
+    expect(() => bad.pre.step(b)).toThrow(/the 'tau-schedule' variant returned τ = -1 at σ = .*, step 0: return a finite τ > 0/);
+    bad.dispose();
+    disposeBatch(b);
+  });
+
+  it("refuses a 'pretrain-loss' variant that does not return one value per sample", () => {
+    // The throw leaves the aborted tape's intermediates behind: the run stops there anyway.
+    allowTensorLeak('a step that throws inside the gradient tape aborts the run');
+    const b = batch(5);
+    const wrongShape = make({ loss: (q) => tf.zeros([q.shape[0], 2]) as unknown as tf.Tensor1D });
+    expect(() => wrongShape.pre.step(b)).toThrow(/the 'pretrain-loss' variant returned shape \[6,2\], expected one value per sample \[6\]/);
+    wrongShape.dispose();
+    disposeBatch(b);
   });
 });

@@ -14,7 +14,7 @@
  * loss); the tape differentiates only the online store's trainable parameters.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Encoder, Sigmas } from '@epg/contracts';
+import type { Encoder, PairLossFn, Sigmas, TauScheduleFn } from '@epg/contracts';
 import { AdamW, RandomStream, emaUpdate, epgError, normalTensor, trainStep, type ParamEntry, type ParamGroup, type ParameterStore } from '@epg/tensor';
 import { curriculumScales, shiftedGrid, temperature, toUnshifted, warmupCosine, type NoiseSpace } from '@epg/schedules';
 import { targetEmaAt, validatePretrainConfig, type PretrainConfig } from './config';
@@ -45,6 +45,13 @@ export interface PretrainerOptions {
   readonly seed: number;
   /** Projector output width, needed to build MoCo v3's predictor. */
   readonly projectionDim?: number;
+  /**
+   * A code variant's ℓ(q, k; τ) for both terms (docs/variants.md, kind 'pretrain-loss'); default
+   * ntXent. MoCo v3's 2τ factor is applied here, outside the variant's loss.
+   */
+  readonly loss?: PairLossFn;
+  /** A code variant's τ(σ, k) of the consistency term (kind 'tau-schedule'); default the config's schedule. */
+  readonly temperature?: TauScheduleFn;
 }
 
 export interface PretrainStepResult {
@@ -147,6 +154,29 @@ export class Pretrainer {
   }
 
   /** Optimiser steps taken so far (the k of the next step). */
+  /** τ of the consistency term: the variant's schedule, or the config's; a bad value names its source. */
+  private tauAt(sigma: number, k: number): number {
+    const custom = this.opts.temperature;
+    if (!custom) return temperature(this.cfg.consistency!.temperature, sigma, k);
+    const tau = custom(sigma, k, { totalSteps: this.cfg.steps.totalSteps });
+    if (!(typeof tau === 'number' && Number.isFinite(tau) && tau > 0)) {
+      throw epgError('config', `the 'tau-schedule' variant returned τ = ${String(tau)} at σ = ${sigma}, step ${k}`, 'return a finite τ > 0');
+    }
+    return tau;
+  }
+
+  /** ℓ(q, k; τ) per sample: the variant's loss (shape-checked) or NT-Xent. */
+  private pairLoss(q: tf.Tensor2D, key: tf.Tensor2D, tau: number): tf.Tensor1D {
+    const custom = this.opts.loss;
+    if (!custom) return ntXent(q, key, tau);
+    const l = custom(q, key, tau);
+    if (!l || l.rank !== 1 || l.shape[0] !== q.shape[0]) {
+      tf.dispose(l);
+      throw epgError('shape', `the 'pretrain-loss' variant returned shape [${l?.shape}], expected one value per sample [${q.shape[0]}]`, 'return a [B] tensor');
+    }
+    return l;
+  }
+
   get stepIndex(): number {
     return this.optimizer.step;
   }
@@ -173,7 +203,7 @@ export class Pretrainer {
     const sigmaA = grid[index];
     const sigmaB = grid[index + 1];
     const sigma0 = space.sigmaMin;
-    const tau = cfg.consistency ? temperature(cfg.consistency.temperature, toUnshifted(space, sigmaA), k) : NaN;
+    const tau = cfg.consistency ? this.tauAt(toUnshifted(space, sigmaA), k) : NaN;
     const con = cfg.contrastive;
     const rc = cfg.consistency;
 
@@ -204,14 +234,17 @@ export class Pretrainer {
           const p = requireProj(nets.online(v, fill(B, sigma0)).proj, 'online'); // [B, O]
           return this.hasPredictor ? predictorForward(nets.onlineStore, p) : p;
         };
-        const o = { twoTauFactor: con.twoTauFactor };
-        const lCon = tf.add(ntXent(query(t.v1), t.k2, con.tau, o), ntXent(query(t.v2), t.k1, con.tau, o)) as tf.Tensor1D; // [B]
+        const ell = (q: tf.Tensor2D, key: tf.Tensor2D) => {
+          const l = this.pairLoss(q, key, con.tau); // [B]
+          return con.twoTauFactor ? (tf.mul(l, 2 * con.tau) as tf.Tensor1D) : l;
+        };
+        const lCon = tf.add(ell(query(t.v1), t.k2), ell(query(t.v2), t.k1)) as tf.Tensor1D; // [B]
         perSample.push(lCon);
         terms.contrastive = tf.mean(lCon) as tf.Scalar;
       }
       if (rc) {
         const u = nets.online(t.xa, fill(B, sigmaA)).cls; // [B, D]
-        const lRc = ntXent(u, t.w, tau); // [B]
+        const lRc = this.pairLoss(u, t.w, tau); // [B]
         perSample.push(lRc);
         terms.consistency = tf.mean(lRc) as tf.Scalar;
       }

@@ -27,6 +27,7 @@ import {
 } from '@epg/tensor';
 import type { ViTConfig } from '@epg/vit';
 import type { RunConfig } from '../config';
+import type { LoadedPlugins } from '../plugins';
 import { appendRecord, createProgress, truncateAfter } from '@epg/runs';
 
 export type StageName = 'pretrain' | 'consistency' | 'diffusion';
@@ -35,6 +36,8 @@ export interface RunContext {
   readonly dir: string;
   readonly config: RunConfig;
   readonly vit: ViTConfig;
+  /** Code variants the config selects (plugins.ts); none when absent. */
+  readonly plugins?: LoadedPlugins;
   /** Progress and status lines (stdout in the CLI). */
   readonly log: (line: string) => void;
   /** Minimum milliseconds between progress lines (default 5000). */

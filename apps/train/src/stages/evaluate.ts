@@ -106,6 +106,7 @@ export async function runEvaluate(ctx: RunContext): Promise<EvalSummary> {
   const table = (rows: readonly (readonly [string, string])[]): ReportTable => ({ columns: ['', ''], rows });
   const runRows: [string, string][] = [
     ['preset', config.preset + (config.variants.length ? ` + ${config.variants.join(' + ')}` : '')],
+    ...(ctx.plugins?.records ?? []).map((r): [string, string] => [`plugin (${r.kind})`, `${r.package}@${r.version}: ${r.description}`]),
     ['model', `${config.model.preset} (${vit.encoder.depth}×${vit.encoder.width} encoder, patch ${vit.patchSize})`],
     ['seed', String(config.seed)],
     ...(['pretrain', 'consistency', 'diffusion'] as const).flatMap((s): [string, string][] => {

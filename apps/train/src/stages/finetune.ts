@@ -58,7 +58,13 @@ export function assembleNetwork(ctx: RunContext, objective: Objective, pretraine
   return orThrow(r);
 }
 
-const distanceOf = (c: NonNullable<RunConfig['consistency']>): DistanceOptions => ({ kind: c.distance === 'epg' ? 'ect' : c.distance, c: c.huberC });
+/** The config's distance, or a 'cm-distance' code variant's (given c = huberC) when the run has one. */
+function distanceOf(c: NonNullable<RunConfig['consistency']>, ctx: RunContext): DistanceOptions {
+  const custom = ctx.plugins?.byKind['cm-distance'];
+  const record = ctx.plugins?.records.find((r) => r.kind === 'cm-distance');
+  if (custom) return { kind: 'custom', c: c.huberC, name: record?.package ?? custom.name, fn: custom.distance };
+  return { kind: c.distance === 'epg' ? 'ect' : c.distance, c: c.huberC };
+}
 
 export async function runFinetune(ctx: RunContext, objective: Objective): Promise<'done' | 'stopped'> {
   const { config, vit } = ctx;
@@ -97,7 +103,7 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
         auxiliary = { encoder: encoderAt(frozen.encoder, space), weight: c.auxWeight, tau: 0.1, frozenStore: frozen.store };
       }
       const denoiser = cmDenoiser(network, space);
-      const cmConfig = { ect: { ...EPG_CM_ECT, stageSteps: run.stageSteps }, distance: distanceOf(c) };
+      const cmConfig = { ect: { ...EPG_CM_ECT, stageSteps: run.stageSteps }, distance: distanceOf(c, ctx) };
       return await runStage(ctx, {
         stage,
         steps: c.steps,

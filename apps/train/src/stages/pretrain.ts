@@ -33,7 +33,14 @@ export async function runPretrain(ctx: RunContext): Promise<'done' | 'stopped'> 
     pretrainer = Pretrainer.create(
       cfg,
       { online: encoderAt(makeEncoderFn(online, vit), space), target: encoderAt(makeEncoderFn(target, vit), space), onlineStore: online, targetStore: target },
-      { space, seed: config.seed, projectionDim: vit.projector?.out },
+      {
+        space,
+        seed: config.seed,
+        projectionDim: vit.projector?.out,
+        // Code variants (docs/variants.md): the pair loss and the consistency term's τ schedule.
+        ...(ctx.plugins?.byKind['pretrain-loss'] ? { loss: ctx.plugins.byKind['pretrain-loss'].loss } : {}),
+        ...(ctx.plugins?.byKind['tau-schedule'] ? { temperature: ctx.plugins.byKind['tau-schedule'].tau } : {}),
+      },
     );
     const p = pretrainer;
     return await runStage(ctx, {

@@ -1,0 +1,2 @@
+// Test fixture: exports something, but no `variant`.
+exports.somethingElse = 1;
