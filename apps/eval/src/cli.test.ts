@@ -176,19 +176,26 @@ describe('epg-eval', () => {
     setFid(s1, 14);
     setFid(s2, 18);
     setFid(other, 7);
+    const edited = variantOf(run, (c) => ((c.consistency as Record<string, unknown>).lr = 0.002)); // a --set edit: its own group
+    setFid(edited, 9);
     const out = join(tmp(), 'cmp');
-    const r = await cli(['report', '--run', s0, '--run', s1, '--run', s2, '--run', other, '--out', out]);
+    const r = await cli(['report', '--run', s0, '--run', s1, '--run', s2, '--run', other, '--run', edited, '--out', out]);
     expect(r.err).toEqual([]);
     expect(r.code).toBe(0);
-    expect(r.out.at(-1)).toBe(`comparison of 4 runs in 2 group(s): ${join(out, 'report.html')}`);
+    expect(r.out.at(-1)).toBe(`comparison of 5 runs in 3 group(s): ${join(out, 'report.html')}`);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toContain('| mnist · mnist-quick | 3 | 0, 1, 2 |');
     expect(md).toContain('| mnist · mnist-quick + no-aux-loss | 1 | 0 |');
     // mean 14, sample std 4 (n − 1), min 10, max 18
     expect(md).toContain('| mnist · mnist-quick | 3 | 14 | 4 | 10 | 18 |');
     expect(md).toContain('| mnist · mnist-quick + no-aux-loss | 1 | 7 | 0 | 7 | 7 |');
+    expect(md).toContain('| mnist · mnist-quick (consistency.lr = 0.002) | 1 | 9 | 0 | 9 | 9 |');
     expect(md).toMatch(/## consistency domain-FID, CM one-step, 20 samples vs 10000 mnist test \(domain-mnist@[0-9a-f]{16}\/fc1\)/);
     expect(md).toMatch(/epg-train all --run \S+ --set pretrain\.steps=6/);
+    const data = json<{ metrics: Record<string, { group: string; n: number; mean: number; std: number }[]>; groups: { label: string; runs: { seed: number }[] }[] }>(join(out, 'comparison.json'));
+    const fidKey = Object.keys(data.metrics).find((k) => k.startsWith('consistency domain-FID'))!;
+    expect(data.metrics[fidKey][0]).toMatchObject({ group: 'mnist · mnist-quick', n: 3, mean: 14, std: 4 });
+    expect(data.groups.map((g) => g.runs.map((r) => r.seed))).toEqual([[0, 1, 2], [0], [0]]);
   });
 
   it.each<[string, (dirs: { run: string; empty: string }) => string[], RegExp]>([

@@ -221,9 +221,9 @@ export function groupRuns(runs: readonly RunSummary[]): RunGroup[] {
 }
 
 /**
- * Writes a comparison report of several runs into `outDir` (report.html, report.md): one table per
- * metric with mean ± spread over the seeds of each group, then the runs with their commands and
- * commits. Refuses directories that are not runs.
+ * Writes a comparison report of several runs into `outDir` (report.html, report.md, and the same
+ * numbers as comparison.json): one table per metric with mean ± spread over the seeds of each group,
+ * then the runs with their commands and commits. Refuses directories that are not runs.
  */
 export function writeComparisonReport(dirs: readonly string[], outDir: string): E.Either<Error, { html: string; markdown: string; groups: RunGroup[] }> {
   const runs: RunSummary[] = [];
@@ -239,6 +239,11 @@ export function writeComparisonReport(dirs: readonly string[], outDir: string): 
   }
   const groups = groupRuns(runs);
   const metricNames = [...new Set(runs.flatMap((r) => [...r.metrics.keys()]))].sort();
+  const statsOf = (m: string) =>
+    groups.flatMap((g) => {
+      const values = g.runs.flatMap((r) => (r.metrics.has(m) ? [r.metrics.get(m)!] : []));
+      return values.length ? [{ group: g.label, ...spread(values) }] : [];
+    });
   const sections: ReportSection[] = [];
   sections.push({
     heading: 'Groups',
@@ -246,15 +251,24 @@ export function writeComparisonReport(dirs: readonly string[], outDir: string): 
     table: { columns: ['group', 'runs', 'seeds'], rows: groups.map((g) => [g.label, g.runs.length, g.runs.map((r) => r.config.seed).join(', ')]) },
   });
   for (const m of metricNames) {
-    const rows = groups.flatMap((g) => {
-      const values = g.runs.flatMap((r) => (r.metrics.has(m) ? [r.metrics.get(m)!] : []));
-      if (values.length === 0) return [];
-      const s = spread(values);
-      return [[g.label, s.n, s.mean, s.std, s.min, s.max] as (string | number)[]];
-    });
+    const rows = statsOf(m).map((s) => [s.group, s.n, s.mean, s.std, s.min, s.max]);
     sections.push({ heading: m, table: { columns: ['group', 'n', 'mean', 'std', 'min', 'max'], rows } });
   }
   mkdirSync(outDir, { recursive: true });
+  // The same numbers as data, for documents generated from a study (comparison.json).
+  const data = {
+    groups: groups.map((g) => ({
+      label: g.label,
+      config: { ...g.config, seed: null },
+      runs: g.runs.map((r) => ({ dir: r.dir, seed: r.config.seed, commands: r.commands, commits: r.commits, metrics: Object.fromEntries(r.metrics) })),
+    })),
+    metrics: Object.fromEntries(metricNames.map((m) => [m, statsOf(m)])),
+  };
+  try {
+    writeFileSync(join(outDir, 'comparison.json'), `${JSON.stringify(data, null, 2)}\n`);
+  } catch (e) {
+    return E.left(epgError('io', `cannot write ${join(outDir, 'comparison.json')} (${(e as Error).message})`, 'check --out is writable'));
+  }
   sections.push({
     heading: 'Runs',
     table: {
