@@ -80,6 +80,12 @@ describe('epg-eval', () => {
     const res = json<FidResult>(join(d, 'eval', 'fid-consistency.json'));
     expect(res.reference).toMatchObject({ count: 300, reused: false });
     expect(orThrow(loadStatistics(file))).toMatchObject({ extractor: stats.extractor, count: 300 });
+    // another sampler gets its own file beside the default one
+    const two = await cli(['fid', '--run', d, '--steps', '2', '--samples', '10', '--reference-count', '300']);
+    expect(two.code).toBe(0);
+    const res2 = json<FidResult>(join(d, 'eval', 'fid-consistency-2steps.json'));
+    expect([res2.sampler, res2.reference.reused]).toEqual(['CM 2-step', true]);
+    expect(json<FidResult>(join(d, 'eval', 'fid-consistency.json')).fid).toBe(res.fid);
   });
 
   it('fid --inception takes a torch.save .pth as it is (random-weight fixture, 75 px)', async () => {

@@ -225,8 +225,15 @@ export interface FidResult {
   readonly date: string;
 }
 
-/** The result file of an FID evaluation: `<run>/eval/fid-<objective>.json` (Inception: `fid-inception-<objective>.json`). */
-export const fidPath = (dir: string, objective: Objective, inception = false) => join(evalDir(dir), `fid-${inception ? 'inception-' : ''}${objective}.json`);
+/**
+ * The result file of an FID evaluation: `<run>/eval/fid-<objective>.json` for the default sampler
+ * (one-step CM, the config's Heun steps), `fid-<objective>-<N>steps.json` for another step count;
+ * Inception results are `fid-inception-…`.
+ */
+export function fidPath(dir: string, objective: Objective, opts: { inception?: boolean; steps?: number; defaultSteps?: number } = {}): string {
+  const suffix = opts.steps !== undefined && opts.steps !== opts.defaultSteps ? `-${opts.steps}steps` : '';
+  return join(evalDir(dir), `fid-${opts.inception ? 'inception-' : ''}${objective}${suffix}.json`);
+}
 
 function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -293,7 +300,7 @@ export async function evaluateFid(ctx: RunContext, objective: Objective, opts: F
       seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
       date: new Date().toISOString(),
     };
-    const path = fidPath(ctx.dir, objective, Boolean(opts.inception));
+    const path = fidPath(ctx.dir, objective, { inception: Boolean(opts.inception), steps: samples.steps, defaultSteps: defaultSteps(ctx, objective) });
     mkdirSync(evalDir(ctx.dir), { recursive: true });
     writeFileAtomic(path, Buffer.from(`${JSON.stringify(result, null, 2)}\n`));
     return { result, path };

@@ -57,8 +57,8 @@ function readJson<T>(path: string): T | null {
   }
 }
 
-/** The FID results of a run (`eval/fid-*.json`), sorted by file name. */
-export function readFidResults(dir: string): FidResult[] {
+/** The FID results of a run (`eval/fid-*.json`), sorted by file name; `file` is relative to the run. */
+export function readFidResults(dir: string): (FidResult & { readonly file: string })[] {
   const d = evalDir(dir);
   if (!existsSync(d)) return [];
   return readdirSync(d)
@@ -66,7 +66,7 @@ export function readFidResults(dir: string): FidResult[] {
     .sort()
     .flatMap((f) => {
       const r = readJson<FidResult>(join(d, f));
-      return r && typeof r.fid === 'number' ? [r] : [];
+      return r && typeof r.fid === 'number' ? [{ ...r, file: join('eval', f) }] : [];
     });
 }
 
@@ -137,7 +137,7 @@ export async function writeRunReport(ctx: RunContext, outDir = ctx.dir): Promise
         columns: ['objective', 'sampler', 'FID', 'samples', 'reference', 'extractor', 'checkpoint step', 'commit'],
         rows: fids.map((r) => [r.objective, r.sampler, r.fid, r.samples, `${r.reference.count} ${r.reference.dataset} test`, r.extractor, r.checkpointStep, r.commit?.slice(0, 12) ?? 'unknown']),
       },
-      links: fids.map((r) => ({ href: rel(join('eval', `fid-${r.metric === 'inception-fid' ? 'inception-' : ''}${r.objective}.json`)), label: `${r.metric} ${r.objective} (JSON)` })),
+      links: fids.map((r) => ({ href: rel(r.file), label: `${r.metric} ${r.objective}, ${r.sampler} (JSON)` })),
     });
   }
   const probe = readProbe(dir);
