@@ -44,13 +44,20 @@ export type { Objective };
 /** `<run>/eval`: where evaluation results and cached reference statistics live. */
 export const evalDir = (dir: string) => join(dir, 'eval');
 
-/** The commit of the working directory (`git rev-parse HEAD`), or null outside a repository. */
+const commits = new Map<string, string | null>();
+
+/** The commit of the working directory (`git rev-parse HEAD`), or null outside a repository; asked once per directory and process. */
 export function gitCommit(cwd = process.cwd()): string | null {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
-  } catch {
-    return null;
+  if (!commits.has(cwd)) {
+    let commit: string | null = null;
+    try {
+      commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+    } catch {
+      commit = null;
+    }
+    commits.set(cwd, commit);
   }
+  return commits.get(cwd)!;
 }
 
 /** Opens an epg-train run directory: its config (validated) and model. Nothing is written. */
