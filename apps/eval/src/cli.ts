@@ -5,7 +5,7 @@
  * epg-eval give the same grids and FIDs. Every EpgError ends as one line `error: <message>` on
  * stderr and exit code 1; nothing is written before the arguments and the run are checked.
  */
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { formatReport, initBackend, isEpgError } from '@epg/tensor';
 import {
@@ -92,7 +92,7 @@ async function run(args: EvalArgs, io: CliIo, hooks: CliHooks): Promise<void> {
     }
     case 'report': {
       const r = await writeRunReport(ctx, args.out ? resolve(args.out) : ctx.dir);
-      io.out(`report: ${r.html} (${dirname(r.markdown) === dirname(r.html) ? 'and report.md' : r.markdown})`);
+      io.out(`report: ${r.html} and ${r.markdown}`);
       return;
     }
   }
