@@ -18,6 +18,7 @@ import { resolveConfig } from './presets';
 import { scaffoldVariant } from './scaffold';
 import { checkRunDir, defaultRunDir, initRunDir } from './run-dir';
 import type { RunContext, StageName } from './stages/common';
+import { appendHistory, startRecord } from './eval/report';
 import { runEvaluate } from './stages/evaluate';
 import { runFinetune } from './stages/finetune';
 import { runPretrain } from './stages/pretrain';
@@ -145,6 +146,7 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
         }
       }
     }
+    appendHistory(dir, startRecord(argv)); // <run>/history.jsonl: the command and commit, then stage times
     io.out(`run directory: ${dir}`);
     for (const line of describePlugins(plugins)) io.out(line);
     const ctx: RunContext = { dir, config, vit: vit.right, log: io.out, plugins, ...(io.ttyWrite ? { ttyWrite: io.ttyWrite } : {}), ...hooks };
@@ -152,6 +154,7 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
       args.command === 'all' ? ['pretrain', 'consistency', 'diffusion', 'evaluate'] : args.command === 'pretrain' ? ['pretrain'] : [args.objective!];
     for (const s of stages) {
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       if (s === 'evaluate') {
         const r = await runEvaluate(ctx);
         io.out(`report: ${r.report}`);
@@ -162,7 +165,10 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
           return 0;
         }
       }
-      io.out(`${s}: finished in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      appendHistory(dir, { event: 'stage', stage: s, wallSeconds: Number(wall.toFixed(1)), cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), date: new Date().toISOString() });
+      io.out(`${s}: finished in ${wall.toFixed(1)}s`);
     }
     return 0;
   } catch (e) {

@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { encoderAt as contractEncoderAt, type Denoiser, type Encoder, type EncoderFn, type NetworkFn } from '@epg/contracts';
-import { boundaryDenoiser, diffusionTrainStep, sampleHeun, x0Denoiser, type DenoisingConfig } from '@epg/diffusion';
+import { boundaryDenoiser, classifierFreeGuidance, diffusionTrainStep, sampleHeun, x0Denoiser, type DenoisingConfig } from '@epg/diffusion';
 import type { NoiseSpace } from '@epg/schedules';
 import type { AdamW, ParameterStore, RandomStream, StepResult } from '@epg/tensor';
 
@@ -45,7 +45,20 @@ export function dmTrainStep(o: {
   });
 }
 
-/** Heun samples of the DM from unit-normal `latents`. Caller disposes the result. */
-export function dmSampleHeun(network: NetworkFn, space: NoiseSpace, latents: tf.Tensor4D, sigmas: Float64Array, labels?: tf.Tensor1D): tf.Tensor4D {
-  return sampleHeun(x0Denoiser(network, space), latents, sigmas, labels ? { cond: { labels } } : {}).x;
+/**
+ * Heun samples of the DM from unit-normal `latents`, class-conditional when `labels` are given, with
+ * interval classifier-free guidance of scale `guidance.scale` when it is not 1 (the null label is the
+ * class count; EPG-XL: 2.5 inside the space's guidance interval). Caller disposes the result.
+ */
+export function dmSampleHeun(
+  network: NetworkFn,
+  space: NoiseSpace,
+  latents: tf.Tensor4D,
+  sigmas: Float64Array,
+  labels?: tf.Tensor1D,
+  guidance?: { readonly scale: number; readonly numClasses: number },
+): tf.Tensor4D {
+  const plain = x0Denoiser(network, space);
+  const denoiser = labels && guidance && guidance.scale !== 1 ? classifierFreeGuidance(plain, { scale: guidance.scale, nullLabel: guidance.numClasses, space }) : plain;
+  return sampleHeun(denoiser, latents, sigmas, labels ? { cond: { labels } } : {}).x;
 }

@@ -24,7 +24,7 @@ import { traceSqrtProduct } from '../src/linalg';
 import { createInceptionExtractor, randomInceptionWeights } from '../src/inception';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultCacheDir } from '../src/domain-extractor';
+import { DOMAIN_WEIGHTS_DIR, domainWeightsFileName } from '../src/domain-extractor';
 
 function syntheticCov(d: number, rows: number, seed: number): Float64Array {
   const rs = RandomStream.fromSeed(seed);
@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < n; i++) for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) padded[i * 1024 + (y + 2) * 32 + x + 2] = src28.images[i * 784 + y * 28 + x];
   const src32: PixelSource = { images: padded, count: n, height: 32, width: 32, channels: 1 };
 
-  // cached trained weights when present (same cost either way)
-  const cached = join(defaultCacheDir(), 'domain-mnist-v1.safetensors');
+  // the shipped trained weights when present (same cost either way)
+  const cached = join(DOMAIN_WEIGHTS_DIR, domainWeightsFileName('mnist'));
   const store = existsSync(cached) ? decodeDomainWeights(readFileSync(cached), cached).store : initDomainClassifier(RandomStream.fromSeed(0)).eval();
   const domain = createDomainExtractor(store, 'mnist', 'bench');
   const train = orThrow(loadMnist('train'));

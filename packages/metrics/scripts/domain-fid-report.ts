@@ -1,12 +1,12 @@
 /**
  * The issue's sanity check of the domain FID: test split vs train split (small) against test
- * images blurred or noised (large). Trains/caches the classifiers on first use.
+ * images blurred or noised (large). Uses the shipped classifier weights.
  *   pnpm tsx scripts/domain-fid-report.ts [mnist|fashion-mnist ...] [--train-count N]
  * Prints one line per comparison with the FID, image counts and seconds.
  */
 import { initBackend, orThrow, RandomStream } from '@epg/tensor';
 import { gaussianBlur, loadFashionMnist, loadMnist, type ImageSet } from '@epg/data';
-import { ensureDomainClassifier, type DomainDataset } from '../src/domain-extractor';
+import { loadDomainClassifier, type DomainDataset } from '../src/domain-extractor';
 import { computeStatistics, type PixelSource } from '../src/features';
 import { frechetDistance } from '../src/frechet';
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const datasets = (args.length ? args : ['mnist', 'fashion-mnist']) as DomainDataset[];
   await initBackend(); // EPG_BACKEND or automatic (cpu with native kernels when built, else wasm)
   for (const d of datasets) {
-    const c = ensureDomainClassifier(d, { log: (l) => console.log(l) });
+    const c = orThrow(loadDomainClassifier(d));
     const load = (split: 'train' | 'test') => orThrow(d === 'mnist' ? loadMnist(split) : loadFashionMnist(split));
     const trainFull = load('train');
     const n = Math.min(trainCount, trainFull.count);

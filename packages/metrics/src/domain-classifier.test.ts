@@ -2,11 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RandomStream } from '@epg/tensor';
+import * as E from 'fp-ts/Either';
+import { RandomStream, isEpgError, orThrow } from '@epg/tensor';
 import { expectNoLeak, allowTensorLeak } from '@epg/tensor/testing';
 import { initDomainClassifier, domainClassifierForward, convSame, maxPool2 } from './domain-classifier';
 import { trainDomainClassifier } from './domain-train';
-import { createDomainExtractor, decodeDomainWeights, encodeDomainWeights, ensureDomainClassifier } from './domain-extractor';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createDomainExtractor, decodeDomainWeights, encodeDomainWeights, loadDomainClassifier } from './domain-extractor';
 import { computeStatistics, extractFeatures } from './features';
 
 /** Toy 28×28 set: class k is a bright horizontal bar at row 3 + 2k, with per-image jitter. */
@@ -123,20 +126,25 @@ describe('domain classifier', () => {
     back.dispose();
   }, 60_000);
 
-  it('ensureDomainClassifier reads a cached file instead of training', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
+  it('loadDomainClassifier reads a weights file (never trains); the name carries its hash; bad files are one-line Lefts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'epg-metrics-'));
     try {
       const store = initDomainClassifier(RandomStream.fromSeed(5)).eval();
-      writeFileSync(join(dir, 'domain-mnist-v1.safetensors'), encodeDomainWeights(store, { test_accuracy: '0.995' }));
+      const file = join(dir, 'w.safetensors');
+      writeFileSync(file, encodeDomainWeights(store, { dataset: 'mnist', test_accuracy: '0.995' }));
       store.dispose();
-      const got = ensureDomainClassifier('mnist', { cacheDir: dir });
-      expect(got.trained).toBe(false);
+      const got = orThrow(loadDomainClassifier('mnist', { path: file }));
+      const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+      expect(got.sha256).toBe(sha);
+      expect(got.weightsId).toBe(sha.slice(0, 16));
       expect(got.testAccuracy).toBe(0.995);
-      expect(got.extractor.name).toMatch(/^domain-mnist@[0-9a-f]{8}\/fc1$/);
+      expect(got.extractor.name).toBe(`domain-mnist@${sha.slice(0, 16)}/fc1`);
       got.store.dispose();
-      writeFileSync(join(dir, 'domain-mnist-v1.safetensors'), Buffer.from('garbage'));
-      expect(() => ensureDomainClassifier('mnist', { cacheDir: dir })).toThrow(/domain-mnist-v1.safetensors/);
+      const left = (r: E.Either<Error, unknown>) => (E.isLeft(r) && isEpgError(r.left) ? `${r.left.kind}: ${r.left.message}` : 'not an EpgError Left');
+      expect(left(loadDomainClassifier('fashion-mnist', { path: file }))).toMatch(/^mismatch: domain-classifier weights .*w\.safetensors were trained on mnist, not fashion-mnist/);
+      expect(left(loadDomainClassifier('mnist', { path: join(dir, 'none.safetensors') }))).toMatch(/^io: domain-classifier weights .*none\.safetensors cannot be read \(ENOENT\): check the path$/);
+      writeFileSync(file, Buffer.from('garbage'));
+      expect(left(loadDomainClassifier('mnist', { path: file }))).toMatch(/^format: .*w\.safetensors is truncated/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,13 +1,14 @@
 /**
- * The domain classifier as a FeatureExtractor, its weights file, and `ensureDomainClassifier`:
- * the eval app's entry point that trains the classifier on first use and caches the weights.
+ * The domain classifier as a FeatureExtractor, its weights file, and `loadDomainClassifier`: the
+ * evaluation entry point, which reads the weights shipped in this package (weights/) and never
+ * trains. `trainDomainWeights` (used only by scripts/train-domain-classifier.ts) makes new files.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { EpgError, decodeSafetensors, encodeSafetensors, orThrow, RandomStream, writeFileAtomic, type ParameterStore } from '@epg/tensor';
+import * as E from 'fp-ts/Either';
+import { EpgError, decodeSafetensors, encodeSafetensors, epgError, orThrow, RandomStream, toEpgError, writeFileAtomic, type ParameterStore } from '@epg/tensor';
 import { loadFashionMnist, loadMnist } from '@epg/data';
 import {
   DOMAIN_BUFFER_SHAPES,
@@ -27,7 +28,7 @@ export type DomainDataset = 'mnist' | 'fashion-mnist';
 export const DOMAIN_MIN_ACCURACY: Readonly<Record<DomainDataset, number>> = { mnist: 0.99, 'fashion-mnist': 0.9 };
 /** Epochs of the default training recipe per dataset. */
 export const DOMAIN_EPOCHS: Readonly<Record<DomainDataset, number>> = { mnist: 2, 'fashion-mnist': 2 };
-/** Bumped when the architecture or recipe changes, so stale cache files are not reused. */
+/** Bumped when the architecture or recipe changes (part of the weights file name). */
 export const DOMAIN_WEIGHTS_VERSION = 1;
 
 const ALL_SHAPES = { ...DOMAIN_PARAM_SHAPES, ...DOMAIN_BUFFER_SHAPES };
@@ -50,9 +51,9 @@ export function decodeDomainWeights(buf: Buffer, label: string): { store: Parame
     const t = tensors.get(name);
     if (!t || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       store.dispose();
-      throw new EpgError('format', `${label}: tensor '${name}' is missing or not of shape [${shape}]; delete the file to retrain`);
+      throw new EpgError('format', `${label}: tensor '${name}' is missing or not of shape [${shape}]: not a domain-classifier weights file (regenerate it with scripts/train-domain-classifier.ts)`);
     }
-    store.get(name).assign(tf.tensor(Float32Array.from(t.data as ArrayLike<number>), [...shape]));
+    tf.tidy(() => store.get(name).assign(tf.tensor(Float32Array.from(t.data as ArrayLike<number>), [...shape])));
   }
   store.eval();
   return { store, metadata };
@@ -66,8 +67,8 @@ export interface DomainExtractorOptions {
 /**
  * Features of the classifier's penultimate layer (128-d). Accepts [B, H, W, 1] pixels in [0, 255]:
  * 28×28 as is; larger even-margin images centre-cropped (default, undoes the 2-px padding of
- * 32×32 MNIST) or bilinearly resized (TF1 convention). `weightsId` (a hash of the weights) goes into
- * the name, so statistics from differently trained classifiers are never compared.
+ * 32×32 MNIST) or bilinearly resized (TF1 convention). `weightsId` (a hash of the weights file, see
+ * `domainWeightsId`) goes into the name, so statistics from differently trained classifiers are never compared.
  */
 export function createDomainExtractor(store: ParameterStore, dataset: DomainDataset, weightsId: string, opts: DomainExtractorOptions = {}): FeatureExtractor {
   if (store.training) throw new Error('createDomainExtractor: the store must be in eval mode (store.eval())');
@@ -91,68 +92,130 @@ export function createDomainExtractor(store: ParameterStore, dataset: DomainData
   };
 }
 
-export interface EnsureDomainOptions {
-  /** Cache directory; default $EPG_CACHE_DIR or ~/.cache/epg-ts. */
-  readonly cacheDir?: string;
+/** Where this package ships its weights: `<package>/weights` (one level above src/ and dist/). */
+export const DOMAIN_WEIGHTS_DIR = join(__dirname, '..', 'weights');
+
+/** The weights file name of a dataset: `domain-<dataset>-v<DOMAIN_WEIGHTS_VERSION>.safetensors`. */
+export function domainWeightsFileName(dataset: DomainDataset): string {
+  return `domain-${dataset}-v${DOMAIN_WEIGHTS_VERSION}.safetensors`;
+}
+
+/** The first 16 hex digits of the SHA-256 of a weights file's bytes: the `@<id>` of the extractor name. */
+export function domainWeightsId(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+export interface LoadDomainOptions {
+  /** A weights file to use instead of the shipped one (e.g. one written by scripts/train-domain-classifier.ts). */
+  readonly path?: string;
+}
+
+export interface DomainClassifier {
+  /** In eval mode; the caller disposes it. */
+  readonly store: ParameterStore;
+  /** Name `domain-<dataset>@<weightsId>/fc1`. */
+  readonly extractor: FeatureExtractor;
+  readonly path: string;
+  /** SHA-256 (hex) of the weights file. */
+  readonly sha256: string;
+  /** Its first 16 hex digits. */
+  readonly weightsId: string;
+  /** Test accuracy recorded in the file's metadata when it was trained (NaN when absent). */
+  readonly testAccuracy: number;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+const REGENERATE = 'regenerate it with `pnpm --filter @epg/metrics train-domain <dataset> --out DIR` and pass that file';
+
+/**
+ * The domain classifier of `dataset` from the weights shipped in this package (or `opts.path`).
+ * Never trains: a missing or corrupt file is an EpgError on the left. A file whose metadata names
+ * another dataset is refused. The caller disposes `store`.
+ */
+export function loadDomainClassifier(dataset: DomainDataset, opts: LoadDomainOptions = {}): E.Either<EpgError, DomainClassifier> {
+  const path = opts.path ?? join(DOMAIN_WEIGHTS_DIR, domainWeightsFileName(dataset));
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
+    return E.left(epgError('io', `domain-classifier weights ${path} cannot be read (${code})`, opts.path ? 'check the path' : `the package is incomplete: ${REGENERATE}`));
+  }
+  return E.tryCatch(() => {
+    const { store, metadata } = decodeDomainWeights(buf, path);
+    if (metadata.dataset !== undefined && metadata.dataset !== dataset) {
+      store.dispose();
+      throw epgError('mismatch', `domain-classifier weights ${path} were trained on ${metadata.dataset}, not ${dataset}`, `pass the ${dataset} weights`);
+    }
+    const sha256 = createHash('sha256').update(buf).digest('hex');
+    const weightsId = sha256.slice(0, 16);
+    const acc = metadata.test_accuracy !== undefined ? Number(metadata.test_accuracy) : NaN;
+    return { store, extractor: createDomainExtractor(store, dataset, weightsId), path, sha256, weightsId, testAccuracy: acc, metadata };
+  }, toEpgError);
+}
+
+/**
+ * @deprecated Use `loadDomainClassifier` (an Either). Kept for callers written when this trained on
+ * first use; it now only loads the shipped weights and throws the EpgError.
+ */
+export function ensureDomainClassifier(dataset: DomainDataset, opts: LoadDomainOptions & { readonly log?: (line: string) => void } = {}): DomainClassifier {
+  return orThrow(loadDomainClassifier(dataset, opts.path !== undefined ? { path: opts.path } : {}));
+}
+
+export interface TrainDomainWeightsOptions {
   readonly log?: (line: string) => void;
-  /** Overrides of the training recipe (used by tests; changes the cache key). */
+  /** Overrides of the training recipe (tests with shortened training). */
   readonly train?: DomainTrainOptions;
   /** Skip the accuracy threshold (tests with shortened training only). */
   readonly skipAccuracyCheck?: boolean;
 }
 
-export interface DomainClassifier {
-  readonly store: ParameterStore;
-  readonly extractor: FeatureExtractor;
+export interface TrainedDomainWeights {
   readonly path: string;
+  readonly sha256: string;
   readonly testAccuracy: number;
-  /** True when the weights were trained by this call (not read from the cache). */
-  readonly trained: boolean;
-}
-
-export function defaultCacheDir(): string {
-  return process.env.EPG_CACHE_DIR || join(homedir(), '.cache', 'epg-ts');
+  readonly seconds: number;
 }
 
 /**
- * Returns the domain classifier for `dataset`, training it (a few minutes on two cores, wasm
- * backend) and caching the weights on first use. Training fails with an error if the test accuracy
- * stays below DOMAIN_MIN_ACCURACY. The caller disposes `store`.
+ * Trains the classifier of `dataset` (seeded: the same backend gives the same file), checks its test
+ * accuracy against DOMAIN_MIN_ACCURACY and writes `<outDir>/domain-<dataset>-v1.safetensors` with
+ * metadata (dataset, test_accuracy, epochs, version, backend, train_seconds). A classifier below the
+ * threshold is written to `….rejected` (for inspection) and returned as a Left. Minutes of work: only
+ * scripts/train-domain-classifier.ts calls this; evaluation loads the shipped files.
  */
-export function ensureDomainClassifier(dataset: DomainDataset, opts: EnsureDomainOptions = {}): DomainClassifier {
-  const dir = opts.cacheDir ?? defaultCacheDir();
-  const recipe = { epochs: DOMAIN_EPOCHS[dataset], ...opts.train };
-  const custom = opts.train ? `-${createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 8)}` : '';
-  const path = join(dir, `domain-${dataset}-v${DOMAIN_WEIGHTS_VERSION}${custom}.safetensors`);
-  const log = opts.log ?? (() => undefined);
-  if (existsSync(path)) {
-    const buf = readFileSync(path);
-    const { store, metadata } = decodeDomainWeights(buf, path);
-    const id = createHash('sha256').update(buf).digest('hex').slice(0, 8);
-    return { store, extractor: createDomainExtractor(store, dataset, id), path, testAccuracy: Number(metadata.test_accuracy), trained: false };
-  }
-  const load = (split: 'train' | 'test') => orThrow(dataset === 'mnist' ? loadMnist(split) : loadFashionMnist(split));
-  log(`domain classifier (${dataset}): not cached at ${path}; training ${recipe.epochs} epochs`);
-  const t0 = Date.now();
-  const store = trainDomainClassifier(load('train'), { log, ...recipe });
-  const acc = domainAccuracy(store, load('test'));
-  const seconds = (Date.now() - t0) / 1000;
-  log(`domain classifier (${dataset}): test accuracy ${(100 * acc).toFixed(2)} % after ${seconds.toFixed(0)} s`);
-  const buf = encodeDomainWeights(store, {
-    dataset,
-    test_accuracy: String(acc),
-    epochs: String(recipe.epochs),
-    version: String(DOMAIN_WEIGHTS_VERSION),
-    backend: tf.getBackend(),
-    train_seconds: seconds.toFixed(1),
-  });
-  mkdirSync(dir, { recursive: true });
-  if (!opts.skipAccuracyCheck && acc < DOMAIN_MIN_ACCURACY[dataset]) {
-    store.dispose();
-    writeFileAtomic(`${path}.rejected`, buf); // kept for inspection, never read back
-    throw new Error(`domain classifier (${dataset}) reached only ${(100 * acc).toFixed(2)} % test accuracy (< ${100 * DOMAIN_MIN_ACCURACY[dataset]} %); not cached (weights in ${path}.rejected)`);
-  }
-  writeFileAtomic(path, buf);
-  const id = createHash('sha256').update(buf).digest('hex').slice(0, 8);
-  return { store, extractor: createDomainExtractor(store, dataset, id), path, testAccuracy: acc, trained: true };
+export function trainDomainWeights(dataset: DomainDataset, outDir: string, opts: TrainDomainWeightsOptions = {}): E.Either<EpgError, TrainedDomainWeights> {
+  return E.tryCatch(() => {
+    const recipe = { epochs: DOMAIN_EPOCHS[dataset], ...opts.train };
+    const path = join(outDir, domainWeightsFileName(dataset));
+    const log = opts.log ?? (() => undefined);
+    const load = (split: 'train' | 'test') => orThrow(dataset === 'mnist' ? loadMnist(split) : loadFashionMnist(split));
+    log(`domain classifier (${dataset}): training ${recipe.epochs} epochs on ${tf.getBackend()}`);
+    const t0 = Date.now();
+    const store = trainDomainClassifier(load('train'), { log, ...recipe });
+    let buf: Buffer;
+    let acc: number;
+    const seconds = (Date.now() - t0) / 1000;
+    try {
+      acc = domainAccuracy(store, load('test'));
+      buf = encodeDomainWeights(store, {
+        dataset,
+        test_accuracy: String(acc),
+        epochs: String(recipe.epochs),
+        version: String(DOMAIN_WEIGHTS_VERSION),
+        backend: tf.getBackend(),
+        train_seconds: seconds.toFixed(1),
+      });
+    } finally {
+      store.dispose();
+    }
+    log(`domain classifier (${dataset}): test accuracy ${(100 * acc).toFixed(2)} % after ${seconds.toFixed(0)} s`);
+    mkdirSync(outDir, { recursive: true });
+    if (!opts.skipAccuracyCheck && acc < DOMAIN_MIN_ACCURACY[dataset]) {
+      writeFileAtomic(`${path}.rejected`, buf); // kept for inspection, never read back
+      throw epgError('numeric', `domain classifier (${dataset}) reached only ${(100 * acc).toFixed(2)} % test accuracy (< ${100 * DOMAIN_MIN_ACCURACY[dataset]} %); weights left in ${path}.rejected`, 'train longer (epochs) or check the data');
+    }
+    writeFileAtomic(path, buf);
+    return { path, sha256: createHash('sha256').update(buf).digest('hex'), testAccuracy: acc, seconds };
+  }, toEpgError);
 }

@@ -46,18 +46,22 @@ export type { DomainOutputs } from './domain-classifier';
 export { trainDomainClassifier, domainAccuracy } from './domain-train';
 export type { DomainTrainOptions, LabelledImages } from './domain-train';
 export {
+  loadDomainClassifier,
   ensureDomainClassifier,
+  trainDomainWeights,
   createDomainExtractor,
   encodeDomainWeights,
   decodeDomainWeights,
-  defaultCacheDir,
+  domainWeightsFileName,
+  domainWeightsId,
+  DOMAIN_WEIGHTS_DIR,
   DOMAIN_MIN_ACCURACY,
   DOMAIN_EPOCHS,
   DOMAIN_WEIGHTS_VERSION,
 } from './domain-extractor';
-export type { DomainDataset, DomainClassifier, EnsureDomainOptions, DomainExtractorOptions } from './domain-extractor';
-export { saveStatistics, loadStatistics, loadAdmReference } from './reference-stats';
-export type { LoadStatisticsOptions } from './reference-stats';
+export type { DomainDataset, DomainClassifier, LoadDomainOptions, TrainDomainWeightsOptions, TrainedDomainWeights, DomainExtractorOptions } from './domain-extractor';
+export { saveStatistics, loadStatistics, loadAdmReference, cachedStatistics } from './reference-stats';
+export type { LoadStatisticsOptions, CachedStatisticsOptions } from './reference-stats';
 export type { AdmReference } from './reference-stats';
 export { knnTop1, linearProbe, probeAtSigmas } from './probes';
 export type { KnnOptions, ProbeResult, LinearProbeOptions, LinearProbeResult, SigmaFeatureFn, NoisyProbeOptions, NoisyProbeRow } from './probes';

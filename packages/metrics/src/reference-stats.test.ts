@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { writeNpz as writeNpzE } from '@epg/data';
 import { isEpgError, orThrow } from '@epg/tensor';
-import { saveStatistics, loadStatistics, loadAdmReference } from './reference-stats';
+import * as tf from '@tensorflow/tfjs-core';
+import { cachedStatistics, saveStatistics, loadStatistics, loadAdmReference } from './reference-stats';
+import { computeStatistics, type FeatureExtractor } from './features';
 import { featureStatistics } from './stats';
 import { frechetDistance } from './frechet';
 import { INCEPTION_FID_NAME } from './inception';
@@ -64,5 +66,50 @@ describe('reference statistics files', () => {
     expect(adm.spatialStats!.dim).toBe(d);
     writeNpz(join(dir, 'empty.npz'), { foo: { dtype: 'uint8', shape: [1], data: new Uint8Array(1) } });
     expect(() => orThrow(loadAdmReference(join(dir, 'empty.npz')))).toThrow(/neither arr_0 nor mu\/sigma/);
+  });
+
+  /** A 3-d toy extractor (row means of the first 3 rows) that counts its calls. */
+  const toy = (name: string) => {
+    const ex = {
+      name,
+      dim: 3,
+      accepts: '[B, 4, 4, 1]',
+      calls: 0,
+      extract: (p: tf.Tensor4D) => {
+        ex.calls++;
+        return tf.tidy(() => tf.reshape(tf.mean(tf.slice(p, [0, 0, 0, 0], [-1, 3, 4, 1]), 2), [p.shape[0], 3]) as tf.Tensor2D);
+      },
+    };
+    return ex satisfies FeatureExtractor;
+  };
+  const images = (n: number) => ({ images: Uint8Array.from({ length: n * 16 }, (_, i) => (i * 37) % 251), count: n, height: 4, width: 4, channels: 1 });
+
+  it('cachedStatistics reuses a file only for the same extractor name and count; otherwise recomputes and says why', () => {
+    const path = join(dir, 'eval', 'reference-toy-test.npz');
+    const log: string[] = [];
+    const a = toy('domain-mnist@0000000000000001/fc1');
+    const first = orThrow(cachedStatistics(path, a, images(20), { log: (l) => log.push(l) }));
+    expect([first.reused, a.calls, log]).toEqual([false, 1, []]);
+    expect(Array.from(first.stats.mu)).toEqual(Array.from(computeStatistics(a, images(20)).mu));
+    a.calls = 0;
+    const again = orThrow(cachedStatistics(path, a, images(20), { log: (l) => log.push(l) }));
+    expect([again.reused, a.calls, log]).toEqual([true, 0, []]);
+    expect(Array.from(again.stats.sigma)).toEqual(Array.from(first.stats.sigma));
+    // the same network with other weights: another name, never silently reused
+    const b = toy('domain-mnist@0000000000000002/fc1');
+    const other = orThrow(cachedStatistics(path, b, images(20), { log: (l) => log.push(l) }));
+    expect([other.reused, b.calls]).toEqual([false, 1]);
+    expect(log).toEqual([
+      `reference statistics ${path}: ${path} holds statistics of extractor 'domain-mnist@0000000000000001/fc1', not 'domain-mnist@0000000000000002/fc1'; recomputing`,
+    ]);
+    expect(orThrow(loadStatistics(path)).extractor).toBe(b.name);
+    // another image count
+    const fewer = orThrow(cachedStatistics(path, b, images(10), { log: (l) => log.push(l) }));
+    expect(fewer.reused).toBe(false);
+    expect(log[1]).toBe(`reference statistics ${path}: computed from 20 images, not 10; recomputing`);
+    // loadStatistics with expectExtractor refuses the file outright
+    const refused = loadStatistics(path, { expectExtractor: a.name });
+    expect(E.isLeft(refused) && isEpgError(refused.left) && refused.left.kind).toBe('mismatch');
+    expect(E.isLeft(refused) && refused.left.message).toMatch(/holds statistics of extractor 'domain-mnist@0000000000000002\/fc1', not 'domain-mnist@0000000000000001\/fc1': recompute them/);
   });
 });

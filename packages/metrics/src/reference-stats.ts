@@ -11,7 +11,10 @@
 import * as E from 'fp-ts/Either';
 import { readNpz, writeNpz, type NpyArray } from '@epg/data';
 import { epgError, orThrow, toEpgError, type EpgError } from '@epg/tensor';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FeatureStatistics } from './stats';
+import { computeStatistics, type ExtractOptions, type FeatureExtractor, type PixelSource } from './features';
 import { INCEPTION_FID_NAME } from './inception';
 
 function float64Of(a: NpyArray, what: string): Float64Array {
@@ -48,6 +51,8 @@ export function loadStatistics(path: string, opts: LoadStatisticsOptions = {}): 
 
 export interface LoadStatisticsOptions {
   readonly assumeExtractor?: string;
+  /** Refuse (Left, kind 'mismatch') a file whose extractor is not this one. */
+  readonly expectExtractor?: string;
   readonly muKey?: string;
   readonly sigmaKey?: string;
 }
@@ -69,6 +74,9 @@ function statisticsOf(path: string, arrays: Map<string, NpyArray>, opts: LoadSta
   else throw epgError('mismatch', `${path} does not record its feature extractor`, `pass assumeExtractor (e.g. '${INCEPTION_FID_NAME}') if you know it`);
   const cnt = arrays.get('count');
   const count = cnt && cnt.dtype === 'int64' && Number((cnt.data as BigInt64Array)[0]) >= 0 ? Number((cnt.data as BigInt64Array)[0]) : null;
+  if (opts.expectExtractor !== undefined && extractor !== opts.expectExtractor) {
+    throw epgError('mismatch', `${path} holds statistics of extractor '${extractor}', not '${opts.expectExtractor}'`, 'recompute them with this extractor (statistics of different extractors or weights never compare)');
+  }
   const stats = { extractor, dim: d, count, mu: float64Of(mu, `${path}:${muKey}`), sigma: float64Of(sigma, `${path}:${sigmaKey}`) };
   checkFiniteStatistics(path, [[muKey, stats.mu], [sigmaKey, stats.sigma]]);
   return stats;
@@ -111,4 +119,32 @@ function admReferenceOf(path: string, arrays: Map<string, NpyArray>): AdmReferen
       : null;
   if (!images && !stats) throw epgError('format', `${path} holds neither arr_0 nor mu/sigma: not an ADM reference batch`, 'pass an ADM reference .npz');
   return { images, stats, spatialStats };
+}
+
+export interface CachedStatisticsOptions extends ExtractOptions {
+  /** Told why a file is not reused (another extractor, another image count, unreadable). */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Reference statistics of `source` under `extractor`, cached in `path` (npz). The file is reused only
+ * when it records the same extractor name (which carries the weights' hash) and the same image count;
+ * otherwise the statistics are recomputed, `log` says why, and the file is overwritten. The caller
+ * keys `path` by dataset and split (e.g. `<run>/eval/reference-mnist-test.npz`).
+ */
+export function cachedStatistics(
+  path: string, extractor: FeatureExtractor, source: PixelSource, opts: CachedStatisticsOptions = {},
+): E.Either<EpgError, { stats: FeatureStatistics; reused: boolean }> {
+  const log = opts.log ?? (() => undefined);
+  if (existsSync(path)) {
+    const r = loadStatistics(path, { expectExtractor: extractor.name });
+    if (E.isRight(r) && r.right.count === source.count) return E.right({ stats: r.right, reused: true });
+    log(`reference statistics ${path}: ${E.isLeft(r) ? r.left.message.split(': recompute')[0] : `computed from ${r.right.count} images, not ${source.count}`}; recomputing`);
+  }
+  return E.tryCatch(() => {
+    const stats = computeStatistics(extractor, source, opts);
+    mkdirSync(dirname(path), { recursive: true });
+    orThrow(saveStatistics(path, stats));
+    return { stats, reused: false };
+  }, toEpgError);
 }
