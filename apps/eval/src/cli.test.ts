@@ -138,9 +138,11 @@ describe('epg-eval', () => {
       expect((await cli(['sample', '--run', dir, '--objective', 'diffusion', '--count', '4', '--out', out])).code).toBe(0);
       return sha(out);
     };
-    const base = await grid(run);
-    expect(await grid(variantOf(run, (c) => ((c.eval as Record<string, unknown>).guidance = 1)))).toBe(base);
-    expect(await grid(variantOf(run, (c) => ((c.eval as Record<string, unknown>).guidance = 4)))).not.toBe(base);
+    // 8 Heun steps put σ inside the guidance interval (0.19, 1.61]·shift; 2 steps (35, 0.0009) never are.
+    const withScale = (scale: number) => variantOf(run, (c) => Object.assign(c.eval as Record<string, unknown>, { guidance: scale, heunSteps: 8 }));
+    const base = await grid(withScale(1));
+    expect(await grid(withScale(1))).toBe(base);
+    expect(await grid(withScale(4))).not.toBe(base);
   });
 
   it('probe: kNN and linear top-1 at σ₀ and the given σ', async () => {
