@@ -32,3 +32,7 @@ export { trainStep, validateStepOptions, DEFAULT_MAX_CONSECUTIVE_SKIPS } from '.
 export type { LossOutput, SkipReason, StepResult, StepOptions } from './train-step';
 export { decodeSafetensors, CheckpointFormatError } from './checkpoint/safetensors';
 export type { SafetensorsDtype, HostArray, NamedHostTensor, DecodedSafetensors } from './checkpoint/safetensors';
+// Restoring from a checkpoint already in memory (no file access); reading files stays in index.ts.
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, restoreStore, restoreOptimizer } from './checkpoint/restore';
+export type { CheckpointSidecar, LoadedCheckpoint, RestoreOptions } from './checkpoint/restore';
+export { orThrow } from './errors';
