@@ -5,10 +5,12 @@
  * checkpoint files (node:fs), the PyTorch checkpoint reader, native kernel registration and the
  * float64 host BLAS. decodeSafetensors works on bytes, so a page can read a fetched .safetensors.
  *
- * It imports tfjs-core only, not the '@tensorflow/tfjs' umbrella of index.ts. tfjs-core's ESM build
- * (what bundlers take) registers no gradients either: a page that trains imports
+ * It imports tfjs-core only, not the '@tensorflow/tfjs' umbrella of index.ts, plus the chained tensor
+ * methods (x.reshape(…), used throughout the packages) that the umbrella registers. tfjs-core's ESM
+ * build (what bundlers take) registers no gradients either: a page that trains imports
  * '@tensorflow/tfjs-core/dist/register_all_gradients'; one that only samples needs none.
  */
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 export {
   layerNorm as fusedLayerNorm,
   gelu as fusedGelu,

@@ -34,7 +34,6 @@ import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, type Checkpoint
 export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, restoreStore, restoreOptimizer } from './restore';
 export type { CheckpointSidecar, LoadedCheckpoint, RestoreOptions } from './restore';
 
-
 export interface SaveCheckpointInput {
   readonly step: number;
   readonly config: unknown;
