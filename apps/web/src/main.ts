@@ -38,6 +38,7 @@ async function fetchBytes(url: URL, what: string): Promise<Response> {
 async function load(): Promise<{ model: LoadedModel; backend: BrowserBackend }> {
   const choice = await chooseBackend(params.get('backend'));
   $('backend').textContent = choice.line;
+  $('backend').title = choice.detail;
   const manifestUrl = new URL(params.get('model') ?? 'model/model.json', location.href);
   const manifest: unknown = await (await fetchBytes(manifestUrl, 'model.json')).json().catch(() => {
     throw new Error(`model.json at ${manifestUrl.pathname} is not valid JSON`);

@@ -1,11 +1,11 @@
 /**
  * The built page in headless Chromium (Debian's `chromium` driven by puppeteer-core; no browser
- * download), on the wasm backend: it generates a fixed seed and class from a small export, and the
+ * download), on the wasm and WebGL backends (WebGL on SwiftShader, Chromium's software GPU): it generates a fixed seed and class from a small export, and the
  * pixels are compared with the same generation in Node (cpu backend, the same modules).
  *
  * Tolerance: |page − node| ≤ 2 (of 255) on ≥ 99.9 % of pixels, and ≤ 8 everywhere. Both sides compute
- * in float32, but the backends' kernels differ (wasm's XNNPACK matmul sums in another order and
- * uses its own exp/tanh/erf), so values differ by float rounding (~1e-6 relative), and an image that
+ * in float32, but the backends' kernels differ (matmuls sum in other orders; each backend has
+ * its own exp/tanh/erf), so values differ by float rounding (~1e-6 relative), and an image that
  * sits on a rounding boundary of round((x + 1)·127.5) can move by one level; error growth through the
  * network's layers stays far below one level. Measured here: see apps/web/README.md.
  *
@@ -58,7 +58,7 @@ describe('bundler guard', () => {
     const built = viteBuild(join(work, 'dist'));
     if (built.status !== 0) throw new Error(`vite build failed:\n${built.output}`);
     server = await serveStatic({ '/': join(work, 'dist'), '/fixture/': fixture });
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
     model = await loadModel(JSON.parse(readFileSync(join(fixture, 'model.json'), 'utf8')), readFileSync(join(fixture, 'model.safetensors')));
   });
 
@@ -74,14 +74,18 @@ describe('bundler guard', () => {
     return page;
   }
 
-  it.each([1, 2])('wasm, seed 3, class 4, %i step(s): the page\'s pixels match Node\'s within ±2 on ≥ 99.9 %', async (steps) => {
-    const page = await openPage('backend=wasm&model=fixture/model.json&count=4');
+  it.each([
+    ['wasm', 1],
+    ['wasm', 2],
+    ['webgl', 1],
+  ] as const)('%s, seed 3, class 4, %i step(s): the page\'s pixels match Node\'s within ±2 on ≥ 99.9 %%', async (backend, steps) => {
+    const page = await openPage(`backend=${backend}&model=fixture/model.json&count=4`);
     try {
       const info = await page.evaluate(() => window.epgDemo.ready);
-      expect(info).toEqual({ backend: 'wasm', numClasses: 10, imageSize: 28, channels: 1 });
+      expect(info).toEqual({ backend, numClasses: 10, imageSize: 28, channels: 1 });
       const o = { seed: 3, count: 8, steps, classId: 4 };
       const fromPage = await page.evaluate((opts) => window.epgDemo.generate(opts), o);
-      expect(fromPage.backend).toBe('wasm');
+      expect(fromPage.backend).toBe(backend);
       const fromNode = await generate(model, o);
       expect(fromPage.pixels.length).toBe(fromNode.pixels.length);
       let within = 0;
@@ -92,11 +96,11 @@ describe('bundler guard', () => {
         max = Math.max(max, d);
       }
       const share = within / fromNode.pixels.length;
-      console.log(`page (wasm) vs node (cpu), ${steps} step(s): ${(100 * share).toFixed(3)} % of ${fromNode.pixels.length} pixels within ±2, max |diff| ${max}`);
+      console.log(`page (${backend}) vs node (cpu), ${steps} step(s): ${(100 * share).toFixed(3)} % of ${fromNode.pixels.length} pixels within ±2, max |diff| ${max}`);
       expect(share).toBeGreaterThanOrEqual(0.999);
       expect(max).toBeLessThanOrEqual(8);
       // The grid is drawn and the time per image shown.
-      expect(await page.$eval('#timing', (el) => el.textContent)).toMatch(/ms per image \(wasm\)/);
+      expect(await page.$eval('#timing', (el) => el.textContent)).toContain(`ms per image (${backend})`);
     } finally {
       await page.close();
     }
