@@ -44,7 +44,7 @@ describe('bundler guard', () => {
   });
 });
 
-(CHROMIUM ? describe : describe.skip)('built page in headless Chromium', () => {
+(CHROMIUM ? describe : describe.skip)(`built page in headless Chromium${CHROMIUM ? '' : ' (skipped: no /usr/bin/chromium; apt-get install chromium)'}`, () => {
   jest.setTimeout(300_000);
   const work = mkdtempSync(join(tmpdir(), 'epg-web-page-'));
   const fixture = join(work, 'fixture');
