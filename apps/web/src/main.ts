@@ -118,9 +118,15 @@ window.epgDemo = {
   },
 };
 
-for (const [key, id] of [['seed', 'seed'], ['steps', 'steps'], ['count', 'count']] as const) {
+const seedParam = params.get('seed');
+if (seedParam !== null) $<HTMLInputElement>('seed').value = seedParam;
+for (const [key, label] of [['steps', (v: string) => (v === '1' ? 'one step' : `multistep: ${v} steps`)], ['count', (v: string) => v]] as const) {
   const v = params.get(key);
-  if (v !== null) ($(id) as HTMLInputElement | HTMLSelectElement).value = v;
+  if (v === null || !/^[1-9][0-9]*$/.test(v)) continue;
+  const select = $<HTMLSelectElement>(key);
+  // A value the list lacks becomes an option of its own.
+  if (!Array.from(select.options).some((o) => o.value === v)) select.append(new Option(label(v), v));
+  select.value = v;
 }
 
 ready.then(

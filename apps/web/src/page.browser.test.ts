@@ -99,7 +99,8 @@ describe('bundler guard', () => {
       console.log(`page (${backend}) vs node (cpu), ${steps} step(s): ${(100 * share).toFixed(3)} % of ${fromNode.pixels.length} pixels within ±2, max |diff| ${max}`);
       expect(share).toBeGreaterThanOrEqual(0.999);
       expect(max).toBeLessThanOrEqual(8);
-      // The grid is drawn and the time per image shown.
+      // The page's own first grid (count=4 from the query) ran without an error; the time per image is shown.
+      expect(await page.$eval('#error', (el) => (el as HTMLElement).hidden)).toBe(true);
       expect(await page.$eval('#timing', (el) => el.textContent)).toContain(`ms per image (${backend})`);
     } finally {
       await page.close();
