@@ -5,13 +5,14 @@
  *   epg-eval fid    --run DIR [--objective O] [--samples N] [--steps N] [--reference-count N] [--inception PATH]
  *   epg-eval probe  --run DIR [--sigmas 0,0.5,1,2] [--train-per-class N] [--test-per-class N]
  *   epg-eval report --run DIR [--run DIR2 ...] [--out DIR]
+ *   epg-eval export --run DIR [--out DIR]
  */
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/Either';
 import { epgError, type EpgError } from '@epg/tensor';
 import { parseSigmas, type Objective } from 'epg-train';
 
-export type Command = 'sample' | 'fid' | 'probe' | 'report';
+export type Command = 'sample' | 'fid' | 'probe' | 'report' | 'export';
 
 export interface EvalArgs {
   readonly command: Command;
@@ -47,6 +48,9 @@ commands:
   report    one --run: regenerate its report.html / report.md; several --run: a comparison report
             (mean and spread over seeds, grouped by config minus seed) in --out
               [--run DIR2 ...] [--out DIR]
+  export    the consistency model for the browser demo (apps/web): model.safetensors + model.json
+            in --out (default <run>/export)
+              [--out DIR]
 
 options:
   --objective O             consistency (default) or diffusion
@@ -94,8 +98,8 @@ export function parseEvalArgs(argv: readonly string[]): E.Either<EpgError, EvalA
     sigmas: [0, 0.5, 1, 2], trainPerClass: null, testPerClass: null, backend: null, help: true,
   };
   if (v.help) return E.right(empty);
-  if (!command || !['sample', 'fid', 'probe', 'report'].includes(command)) {
-    return E.left(epgError('config', command ? `unknown command '${command}'` : 'no command given', 'use epg-eval sample | fid | probe | report'));
+  if (!command || !['sample', 'fid', 'probe', 'report', 'export'].includes(command)) {
+    return E.left(epgError('config', command ? `unknown command '${command}'` : 'no command given', 'use epg-eval sample | fid | probe | report | export'));
   }
   if (extra.length > 0) return E.left(epgError('config', `unexpected argument '${extra[0]}'`, 'options start with --; see epg-eval --help'));
   const runs = v.run ?? [];
@@ -109,6 +113,7 @@ export function parseEvalArgs(argv: readonly string[]): E.Either<EpgError, EvalA
     fid: ['objective', 'steps', 'samples', 'seed', 'reference-count', 'inception'],
     probe: ['sigmas', 'train-per-class', 'test-per-class'],
     report: ['out'],
+    export: ['out'],
   };
   const given = Object.keys(v).filter((k) => !['run', 'backend', 'help'].includes(k));
   const stray = given.find((k) => !allowed[command as Command].includes(k));

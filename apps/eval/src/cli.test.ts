@@ -145,6 +145,20 @@ describe('epg-eval', () => {
     expect(await grid(withScale(4))).not.toBe(base);
   });
 
+  it('export: the consistency model for the browser demo (model.safetensors + model.json of the checkpoint)', async () => {
+    const out = join(tmp(), 'export');
+    const r = await cli(['export', '--run', run, '--out', out]);
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.out.at(-1)).toMatch(/^export: consistency model at step 6 \([0-9a-f]{16}…\) -> /);
+    const m = json<{ format: string; step: number; sha256: string }>(join(out, 'model.json'));
+    expect(m).toMatchObject({ format: 'epg-export', step: 6 });
+    expect(sha(join(out, 'model.safetensors'))).toBe(m.sha256);
+    const bad = await cli(['export', '--run', run, '--steps', '2']);
+    expect(bad.code).toBe(1);
+    expect(bad.err[0]).toMatch(/^error: --steps is not an option of epg-eval export/);
+  });
+
   it('probe: kNN and linear top-1 at σ₀ and the given σ', async () => {
     const r = await cli(['probe', '--run', run, '--sigmas', '0,1', '--train-per-class', '6', '--test-per-class', '3']);
     expect(r.err).toEqual([]);

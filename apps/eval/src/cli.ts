@@ -5,11 +5,12 @@
  * epg-eval give the same grids and FIDs. Every EpgError ends as one line `error: <message>` on
  * stderr and exit code 1; nothing is written before the arguments and the run are checked.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { formatReport, initBackend, isEpgError } from '@epg/tensor';
 import {
   evaluateFid,
+  exportModel,
   evaluateProbe,
   generateSamples,
   gridPath,
@@ -54,7 +55,8 @@ async function run(args: EvalArgs, io: CliIo, hooks: CliHooks): Promise<void> {
   const objective = args.objective ?? 'consistency';
   // check what the command needs before the (slow) backend start
   if (args.command === 'sample' || args.command === 'fid') requireCheckpoint(ctx, objective);
-  if (args.command !== 'report' && !hooks.skipBackend) io.out(formatReport(await initBackend({ ...(args.backend ? { force: args.backend } : {}), log: null })));
+  if (args.command === 'export') requireCheckpoint(ctx, 'consistency');
+  if (args.command !== 'report' && args.command !== 'export' && !hooks.skipBackend) io.out(formatReport(await initBackend({ ...(args.backend ? { force: args.backend } : {}), log: null })));
   switch (args.command) {
     case 'sample': {
       const samples = generateSamples(ctx, objective, {
@@ -88,6 +90,12 @@ async function run(args: EvalArgs, io: CliIo, hooks: CliHooks): Promise<void> {
         io.out(`probe σ ${r.requested === 0 ? 'σ₀' : r.requested} (image noise ${r.sigma.toPrecision(3)}): kNN top-1 ${fmt(r.knnTop1)}, linear top-1 ${r.linearTop1 === null ? '—' : fmt(r.linearTop1)}`);
       }
       io.out(`probe -> ${path}`);
+      return;
+    }
+    case 'export': {
+      const out = args.out ? resolve(args.out) : join(ctx.dir, 'export');
+      const m = unwrap(exportModel({ runDir: ctx.dir, objective: 'consistency', outDir: out }));
+      io.out(`export: consistency model at step ${m.step} (${m.sha256.slice(0, 16)}…) -> ${out}; serve it with apps/web (docs: apps/web/README.md)`);
       return;
     }
     case 'report': {

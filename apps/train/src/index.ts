@@ -40,3 +40,5 @@ export {
 export type { RunSummary, RunGroup, HistoryRecord } from './eval/report';
 export { main as trainMain } from './cli';
 export type { CliIo, CliHooks } from './cli';
+export { exportModel, writeExport, EXPORT_FORMAT, EXPORT_VERSION, EXPORT_WEIGHTS, EXPORT_MANIFEST } from './export';
+export type { ExportManifest, ExportOptions } from './export';

@@ -5,7 +5,7 @@
  * All are pure w.r.t. tidy: they return one new tensor the caller owns and leak nothing else.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeKernelsActive } from './register';
+import { nativeKernelsActive } from './active';
 import { EPG_ADAMW, EPG_ATTENTION, EPG_ATTENTION_GRAD, EPG_GELU, EPG_GELU_GRAD, EPG_LAYER_NORM, EPG_LAYER_NORM_GRAD, EPG_LINEAR } from './kernels';
 
 function useNative(...xs: Array<tf.Tensor | null | undefined>): boolean {

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
+import { nativeKernelsActive, setNativeKernelsRegistered } from './active';
 import {
   BINARY_OPS,
   EPG_ERF_GRAD,
@@ -127,10 +128,7 @@ interface State {
 
 let state: State | undefined;
 
-/** True when native kernels are registered and the active backend is 'cpu'. */
-export function nativeKernelsActive(): boolean {
-  return state !== undefined && tf.getBackend() === 'cpu';
-}
+export { nativeKernelsActive };
 
 /** The loaded addon while native kernels are registered. */
 export function activeAddon(): NativeAddon | undefined {
@@ -201,6 +199,7 @@ export function registerNativeKernels(opts: RegisterOptions = {}): NativeKernels
   }
   const why = `native kernels active (${kernels.length} kernels; ${addon.blasConfig()})`;
   state = { addon, stock, stockGrads, report: { active: true, why, kernels } };
+  setNativeKernelsRegistered(true);
   return state.report;
 }
 
@@ -243,4 +242,5 @@ export function unregisterNativeKernels(): void {
   }
   for (const cfg of state.stockGrads.values()) tf.registerGradient(cfg);
   state = undefined;
+  setNativeKernelsRegistered(false);
 }

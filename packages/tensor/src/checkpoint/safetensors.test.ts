@@ -20,6 +20,24 @@ describe('safetensors', () => {
     expect(Array.from(tensors.get('brain')!.data)).toEqual(expected.brain);
   });
 
+  it('decodes the same file from an ArrayBuffer, a plain Uint8Array and a Buffer at an odd offset (what a browser fetch gives)', () => {
+    const buf = readFileSync(join(__dirname, '..', '__fixtures__', 'tiny.safetensors'));
+    const ref = decodeSafetensors(buf).tensors;
+    const arrayBuffer = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    const shifted = Buffer.alloc(buf.length + 3);
+    buf.copy(shifted, 3);
+    for (const input of [arrayBuffer, new Uint8Array(arrayBuffer), shifted.subarray(3)]) {
+      const got = decodeSafetensors(input).tensors;
+      expect([...got.keys()]).toEqual([...ref.keys()]);
+      for (const [k, t] of ref) {
+        expect(got.get(k)!.dtype).toBe(t.dtype);
+        expect(Array.from(got.get(k)!.data)).toEqual(Array.from(t.data));
+        // Each tensor owns exactly its bytes (a copy), never the whole input.
+        expect(got.get(k)!.data.buffer.byteLength).toBe(t.data.byteLength);
+      }
+    }
+  });
+
   it('encodes the documented layout: u64 LE header size, JSON header, 8-byte aligned data', () => {
     const buf = encodeSafetensors({ a: { shape: [2], data: new Float32Array([1.5, -2]) }, b: { shape: [1], data: new Float64Array([3]) } });
     const n = Number(buf.readBigUInt64LE(0));

@@ -84,9 +84,11 @@ export interface DecodedSafetensors {
  * section exactly (no gaps, no overlaps, no trailing bytes), as huggingface/safetensors requires.
  * `label` names the file in error messages. Throws CheckpointFormatError (one line) on bad input.
  */
-export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): DecodedSafetensors {
+export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, label = 'safetensors data'): DecodedSafetensors {
+  // A Buffer is a Uint8Array: Node callers pass file contents, browsers an ArrayBuffer from fetch.
+  const buf = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (buf.length < 8) throw new CheckpointFormatError(`${label} is truncated: ${buf.length} bytes, no header`);
-  const n = buf.readBigUInt64LE(0);
+  const n = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(buf.length - 8)) {
     throw new CheckpointFormatError(`${label} is truncated or corrupt: header claims ${n} bytes but the file has ${buf.length - 8} after the length field`);
   }
@@ -165,8 +167,7 @@ export function decodeSafetensors(buf: Buffer, label = 'safetensors data'): Deco
   // Copy only once the whole layout is known to be valid.
   for (const [b, e, name] of spans) {
     const t = tensors.get(name)!;
-    const copy = Buffer.from(buf.subarray(dataStart + b, dataStart + e)); // aligned copy
-    const ab = copy.buffer.slice(copy.byteOffset, copy.byteOffset + copy.byteLength);
+    const ab = new Uint8Array(buf.subarray(dataStart + b, dataStart + e)).buffer; // an aligned copy of exactly the tensor's bytes
     tensors.set(name, { dtype: t.dtype, shape: t.shape, data: viewAs(t.dtype, ab, `${label}: tensor '${name}'`) });
   }
   return { tensors, metadata };

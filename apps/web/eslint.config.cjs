@@ -1,0 +1,1 @@
+module.exports = require('@epg/eslint-config').epgConfig({ kind: 'app', name: 'web' });

@@ -1,0 +1,1 @@
+module.exports = { ...require('@epg/jest-preset'), setupFilesAfterEnv: [require.resolve('@epg/tensor/jest-setup')] };
