@@ -159,4 +159,18 @@ describe('epg-train CLI', () => {
     expect(edm[0]).not.toBeCloseTo(epg[0], 3);
     expect((await cli(['all', '--dry-run', '--set', 'diffusion.loss=vlb'])).err[0]).toMatch(/^error: config field diffusion.loss is "vlb": expected one of 'epg', 'edm'/);
   });
+
+  it('grids of the current weights are written during fine-tuning (eval.gridEvery) and leave training unchanged', async () => {
+    const quick = ['--set', 'pretrain=null', '--set', 'eval.gridSize=4', '--set', 'eval.heunSteps=2'];
+    for (const objective of ['consistency', 'diffusion'] as const) {
+      const withGrids = tmp();
+      const without = tmp();
+      const r = await cli(['finetune', '--objective', objective, '--run', withGrids, ...TINY, ...quick, '--set', 'eval.gridEvery=2']);
+      expect(r.code).toBe(0);
+      expect(readdirSync(join(withGrids, 'samples', 'progress')).sort()).toEqual([`${objective}-step2.png`, `${objective}-step4.png`]);
+      expect((await cli(['finetune', '--objective', objective, '--run', without, ...TINY, ...quick, '--set', 'eval.gridEvery=null'])).code).toBe(0);
+      expect(existsSync(join(without, 'samples', 'progress'))).toBe(false);
+      expect(sha(withGrids, objective)).toEqual(sha(without, objective));
+    }
+  });
 });

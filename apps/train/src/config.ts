@@ -121,6 +121,8 @@ const EvalC = t.type({
   guidance: PositiveNumber,
   /** Images in each sample grid. */
   gridSize: PositiveInt,
+  /** During fine-tuning, write a grid of the current weights every N steps (samples/progress/); null = only at the end. */
+  gridEvery: nullable(PositiveInt),
 });
 
 const CheckpointC = t.type({

@@ -20,7 +20,7 @@ const MNIST_QUICK: RunConfig = {
   pretrain: { variant: 'epg', steps: 300, batch: 64, lr: 1e-3 },
   diffusion: { steps: 300, batch: 64, lr: 1e-3, clipNorm: null, labelDropout: 0.1, loss: 'epg', ema: null },
   consistency: { steps: 300, batch: 64, lr: 1e-3, distance: 'epg', huberC: 0.06, auxWeight: 1, clipNorm: null, ema: null },
-  eval: { fidSamples: 1000, heunSteps: 16, guidance: 1, gridSize: 64 },
+  eval: { fidSamples: 1000, heunSteps: 16, guidance: 1, gridSize: 64, gridEvery: 100 },
   checkpoint: CHECKPOINT,
 };
 
@@ -32,7 +32,7 @@ const MNIST_STUDY: RunConfig = {
   pretrain: { variant: 'epg', steps: 2000, batch: 128, lr: 1e-3 },
   diffusion: { ...MNIST_QUICK.diffusion!, steps: 2000, batch: 128 },
   consistency: { ...MNIST_QUICK.consistency!, steps: 2000, batch: 128 },
-  eval: { fidSamples: 5000, heunSteps: 32, guidance: 1, gridSize: 64 },
+  eval: { fidSamples: 5000, heunSteps: 32, guidance: 1, gridSize: 64, gridEvery: 500 },
   checkpoint: { every: 250, keepLatest: 2, keepEvery: 1000 },
 };
 
@@ -53,7 +53,7 @@ const IMAGENET256_XL16_DM: RunConfig = {
   pretrain: { variant: 'epg', steps: 600_000, batch: 1024, lr: null },
   diffusion: { steps: 1_000_000, batch: 1024, lr: 1e-4, clipNorm: 0.5, labelDropout: 0.1, loss: 'epg', ema: 0.9999 },
   consistency: null,
-  eval: { fidSamples: 50_000, heunSteps: 32, guidance: 2.5, gridSize: 64 },
+  eval: { fidSamples: 50_000, heunSteps: 32, guidance: 2.5, gridSize: 64, gridEvery: 10_000 },
   checkpoint: { every: 5000, keepLatest: 2, keepEvery: 100_000 },
 };
 
@@ -63,7 +63,7 @@ const IMAGENET256_L16_CM: RunConfig = {
   model: { preset: 'epg-l16', decoderDropout: 0.5 },
   diffusion: null,
   consistency: { steps: 700_000, batch: 1024, lr: 1e-4, distance: 'epg', huberC: 0.06, auxWeight: 1, clipNorm: null, ema: 0.9999 },
-  eval: { fidSamples: 50_000, heunSteps: 32, guidance: 1, gridSize: 64 },
+  eval: { fidSamples: 50_000, heunSteps: 32, guidance: 1, gridSize: 64, gridEvery: 10_000 },
 };
 
 export const PRESETS: Readonly<Record<string, RunConfig>> = {

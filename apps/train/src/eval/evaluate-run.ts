@@ -15,7 +15,6 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
-import { sampleConsistencyMultistep, sampleConsistencyOneStep } from '@epg/consistency';
 import { loadFashionMnist, loadMnist, normalizeImages, takePerClass, writePngGrid, type ImageSet } from '@epg/data';
 import {
   cachedStatistics,
@@ -25,19 +24,19 @@ import {
   loadDomainClassifier,
   loadInceptionWeights,
   probeAtSigmas,
-  quantizeUnitRange,
   type FeatureExtractor,
   type NoisyProbeRow,
 } from '@epg/metrics';
-import { noiseSpace, shiftedGrid, toShifted } from '@epg/schedules';
+import { noiseSpace, toShifted } from '@epg/schedules';
 import { pretrainConfig } from '@epg/ssl';
-import { RandomStream, epgError, isEpgError, normalTensor, restoreStore, writeFileAtomic, type LoadedCheckpoint } from '@epg/tensor';
+import { epgError, isEpgError, restoreStore, writeFileAtomic, type LoadedCheckpoint } from '@epg/tensor';
 import { makeEncoderFn } from '@epg/vit';
 import { decodeRunConfig } from '../config';
 import { resolveVit } from '../models';
-import { cmDenoiser, dmSampleHeun, encoderAt } from '../networks';
+import { encoderAt } from '../networks';
 import { latestCheckpoint, orThrow, type RunContext } from '../stages/common';
 import { assembleNetwork, finetuneSpace, loadPretrained, type Objective } from '../stages/finetune';
+import { sampleNetwork } from './sample';
 
 export type { Objective };
 
@@ -135,9 +134,6 @@ export function generateSamples(ctx: RunContext, objective: Objective, opts: Sam
   if (!(Number.isInteger(opts.count) && opts.count >= 1)) throw epgError('config', `sample count ${opts.count} must be an integer >= 1`);
   if (!(Number.isInteger(steps) && steps >= 1)) throw epgError('config', `sampler steps ${steps} must be an integer >= 1`);
   const ck = requireCheckpoint(ctx, objective);
-  const space = finetuneSpace(vit);
-  // CM grid: the first `steps` points of the (steps+1)-point Karras grid, so every point stays above σ_min'.
-  const sigmas = objective === 'consistency' ? (steps === 1 ? shiftedGrid(space, 1) : shiftedGrid(space, steps + 1).slice(0, steps)) : shiftedGrid(space, steps);
   const { store, network } = assembleNetwork(ctx, objective, null);
   try {
     // Sampling uses the evaluation EMA when the stage keeps one (EPG), else the trained weights.
@@ -145,24 +141,7 @@ export function generateSamples(ctx: RunContext, objective: Objective, opts: Sam
     const restored = restoreStore(store, ck, section);
     if (E.isLeft(restored)) throw epgError(restored.left.kind, `the ${objective} checkpoint of ${ctx.dir} does not fit this run's model (${ctx.config.model.preset}): ${restored.left.message}`);
     store.eval();
-    const per = vit.imageSize * vit.imageSize * vit.channels;
-    const out = new Uint8Array(opts.count * per);
-    for (let i = 0; i < opts.count; i += chunk) {
-      const B = Math.min(chunk, opts.count - i);
-      const pixels = tf.tidy(() => {
-        const latents = normalTensor(RandomStream.derive(seed, i, `${objective}-latents`), [B, vit.imageSize, vit.imageSize, vit.channels]) as tf.Tensor4D;
-        if (objective === 'consistency') {
-          const denoiser = cmDenoiser(network, space);
-          return steps === 1
-            ? sampleConsistencyOneStep(denoiser, latents, sigmas).x
-            : sampleConsistencyMultistep(denoiser, latents, sigmas, { sigmaMin: space.sigmaMin, noise: RandomStream.derive(seed, i, 'consistency-renoise') }).x;
-        }
-        const labels = tf.tensor1d(Int32Array.from({ length: B }, (_, j) => (i + j) % vit.numClasses), 'int32');
-        return dmSampleHeun(network, space, latents, sigmas, labels, { scale: ctx.config.eval.guidance, numClasses: vit.numClasses });
-      });
-      out.set(quantizeUnitRange(pixels), i * per);
-      pixels.dispose();
-    }
+    const out = sampleNetwork(ctx, objective, network, finetuneSpace(vit), { count: opts.count, steps, seed, chunk });
     return { images: out, count: opts.count, height: vit.imageSize, width: vit.imageSize, channels: vit.channels, objective, steps, sampler: samplerName(objective, steps), seed, checkpointStep: ck.sidecar.step };
   } finally {
     store.dispose();

@@ -157,6 +157,10 @@ export async function writeRunReport(ctx: RunContext, outDir = ctx.dir): Promise
   }
   const grids = existsSync(join(dir, 'samples')) ? readdirSync(join(dir, 'samples')).filter((f) => f.endsWith('.png')).sort() : [];
   if (grids.length) sections.push({ heading: 'Samples', figures: grids.map((g) => ({ src: rel(join('samples', g)), caption: g.replace(/\.png$/, '') })) });
+  // Grids of the trained weights written during fine-tuning (config.eval.gridEvery), in step order.
+  const progressDir = join(dir, 'samples', 'progress');
+  const progress = existsSync(progressDir) ? readdirSync(progressDir).filter((f) => f.endsWith('.png')).sort() : [];
+  if (progress.length) sections.push({ heading: 'Samples during fine-tuning', figures: progress.map((g) => ({ src: rel(join('samples', 'progress', g)), caption: g.replace(/\.png$/, '').replace('-step', ', step ') })) });
   const curves = await renderCurves(dir);
   if (curves.length) sections.push({ heading: 'Loss curves', figures: curves.map((c) => ({ ...c, src: rel(c.src) })) });
   const last = starts[starts.length - 1];

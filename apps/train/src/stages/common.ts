@@ -97,6 +97,8 @@ export interface StageSpec<T> {
   readonly optimizer: AdamW;
   /** One optimiser step on a prepared batch; disposes what it creates. */
   readonly step: (k: number, batch: T) => StepOutcome;
+  /** Called after step k when k + 1 is a multiple of config.eval.gridEvery (before the stage's last step); must not draw from the run's streams. */
+  readonly snapshot?: (stepsDone: number) => Promise<void>;
 }
 
 const STAGE_SEED: Readonly<Record<StageName, number>> = { pretrain: 1, consistency: 2, diffusion: 3 };
@@ -154,6 +156,8 @@ export async function runStage<T>(ctx: RunContext, spec: StageSpec<T>): Promise<
     ctx.onStep?.(spec.stage, k);
     if (ctx.stopAfter && ctx.stopAfter.stage === spec.stage && k + 1 === ctx.stopAfter.step) return 'stopped';
     if ((k + 1) % config.checkpoint.every === 0 || k + 1 === spec.steps) save(k + 1, stateAfter);
+    const every = config.eval.gridEvery;
+    if (spec.snapshot && every !== null && (k + 1) % every === 0 && k + 1 < spec.steps) await spec.snapshot(k + 1);
   }
   progress.done();
   return 'done';

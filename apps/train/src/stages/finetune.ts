@@ -18,7 +18,9 @@ import {
   type AuxiliaryLossOptions,
   type DistanceOptions,
 } from '@epg/consistency';
-import { plainPrepare, plainToTensors } from '@epg/data';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { plainPrepare, plainToTensors, writePngGrid } from '@epg/data';
 import { EDM_CONFIG, EPG_DM_CONFIG, EPG_DM_OPTIMIZER, dmLearningRate } from '@epg/diffusion';
 import { cmShortRun, dmClipActive, dmShortRun, noiseSpace, type NoiseSpace } from '@epg/schedules';
 import { AdamW, ParameterStore, RandomStream, emaUpdate, epgError, restoreStore } from '@epg/tensor';
@@ -26,6 +28,7 @@ import type { NetworkFn } from '@epg/contracts';
 import { assembleFinetune, finetuneParamGroups, freezeEncoder, isEncoderParam, type ViTConfig } from '@epg/vit';
 import type { RunConfig } from '../config';
 import { cmDenoiser, dmTrainStep, encoderAt } from '../networks';
+import { sampleNetwork } from '../eval/sample';
 import { buildPretrainStores } from './pretrain';
 import { latestCheckpoint, orThrow, runStage, trainImages, withTensors, type RunContext, type StageName } from './common';
 
@@ -83,6 +86,20 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
   const ema = emaDecay !== null ? store.clone() : null;
   if (ema) disposers.push(() => ema.dispose());
   const stores: Record<string, ParameterStore> = ema ? { model: store, ema } : { model: store };
+  // Grids of the current weights during training (config.eval.gridEvery): the sampler of the final
+  // evaluation (one-step CM, Heun DM) on the evaluation latents, in eval mode, then back to training.
+  const snapshot = async (done: number): Promise<void> => {
+    const n = config.eval.gridSize;
+    store.eval();
+    try {
+      const pixels = sampleNetwork(ctx, objective, network, space, { count: n, steps: objective === 'consistency' ? 1 : config.eval.heunSteps, seed: config.seed });
+      const path = join(ctx.dir, 'samples', 'progress', `${objective}-step${String(done).padStart(String(section.steps).length, '0')}.png`);
+      mkdirSync(dirname(path), { recursive: true });
+      orThrow(await writePngGrid(path, pixels, n, vit.imageSize, vit.imageSize, vit.channels)());
+    } finally {
+      store.train();
+    }
+  };
   const followEma = () => {
     if (ema) emaUpdate(ema, store, emaDecay!);
   };
@@ -111,6 +128,7 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
         images: trainImages(config),
         prepare: plainPrepare('minus-one-one', { numClasses: vit.numClasses }),
         stores,
+        snapshot,
         optimizer,
         step: (k, batch) =>
           withTensors(
@@ -140,6 +158,7 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
       images: trainImages(config),
       prepare: plainPrepare('minus-one-one', { numClasses: vit.numClasses, labelDropout: d.labelDropout }),
       stores,
+      snapshot,
       optimizer,
       step: (k, batch) =>
         withTensors(
