@@ -14,7 +14,7 @@ import { pretrainConfig } from '@epg/ssl';
 import { resolveVit } from './models';
 import { resolveConfig } from './presets';
 import { checkRunDir, defaultRunDir, initRunDir } from './run-dir';
-import type { RunContext, StageName } from './stages/common';
+import { checkData, type RunContext, type StageName } from './stages/common';
 import { runEvaluate } from './stages/evaluate';
 import { runFinetune } from './stages/finetune';
 import { runPretrain } from './stages/pretrain';
@@ -103,6 +103,8 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
       io.out(JSON.stringify(config.right, null, 2));
       return 0;
     }
+    const data = checkData(config.right);
+    if (E.isLeft(data)) throw data.left;
     const dir = args.runDir ?? defaultRunDir(config.right);
     const checked = checkRunDir(dir, config.right, args.resume);
     if (E.isLeft(checked)) throw checked.left;

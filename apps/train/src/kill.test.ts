@@ -10,7 +10,7 @@ import * as E from 'fp-ts/Either';
 import { readRecords } from '@epg/runs';
 import { CHECKPOINT_PAUSE_PHASES, generationPaths, orThrow, readCheckpoint, type CheckpointPausePhase } from '@epg/tensor';
 import { checkpointBase, type StageName } from './stages/common';
-import { assertBuilt, childBackend, runCli, sets, startCli, type CliResult } from './__fixtures__/cli-process';
+import { assertBuilt, childBackend, sets, startCli, type CliResult } from './__fixtures__/cli-process';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'epg-kill-'));
 const STEPS = 16;
