@@ -1,7 +1,8 @@
 // Bad input to the real epg-train process: each case prints exactly one line `error: …` on stderr
 // naming the thing and the fix, exits with code 1, and leaves every existing run directory as it was
 // (file list, sizes, mtimes and contents) and creates no new one. cli.test.ts checks the same
-// messages in-process; these run `node apps/train/dist/cli.js` as a user would.
+// messages in-process (and more of them); these run `node apps/train/dist/cli.js` as a user would,
+// about 1.5 s per case (the process start).
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,22 +42,16 @@ describe('epg-train bad input (child process): one line, exit 1, no run director
     ['a dataset path that is a file', ['pretrain', ...sets('data.dataset=image-folder', `data.path=@FILE`)],
       /^error: config field data\.path is '.*a-file': a file, not a folder: point data\.path at a folder/],
     ['bad JSON config file', ['all', '--config', '@ROOT/bad.json'], /^error: config file .*bad\.json is not valid JSON \(.+\): fix the file$/],
-    ['missing config file', ['all', '--config', '@ROOT/none.json'], /^error: cannot read config file .*none\.json \(ENOENT\): check the --config path$/],
     ['unknown preset', ['all', '--preset', 'mnist-huge'], /^error: unknown preset 'mnist-huge': use one of mnist-quick, /],
     ['unknown variant', ['all', '--variant', 'no-such-variant'], /^error: unknown variant 'no-such-variant': use one of scratch, rrcm, /],
-    ['unknown model preset', ['all', ...sets('model.preset=vit-huge')], /^error: config field model\.preset is 'vit-huge': not a model preset: use one of cpu-micro-mnist/],
     ['lr = 0', ['all', ...sets('diffusion.lr=0')], /^error: config field diffusion\.lr is 0: expected a finite number > 0$/],
     ['lr < 0', ['all', ...sets('consistency.lr=-0.001')], /^error: config field consistency\.lr is -0\.001: expected a finite number > 0$/],
-    ['pre-training lr < 0', ['all', ...sets('pretrain.lr=-1')], /^error: config field pretrain\.lr is -1: expected a finite number > 0 or null$/],
     ['batch 0', ['all', ...sets('pretrain.batch=0')], /^error: config field pretrain\.batch is 0: expected an integer >= 1$/],
     ['steps < 1', ['all', ...sets('consistency.steps=0')], /^error: config field consistency\.steps is 0: expected an integer >= 1$/],
-    ['fractional steps', ['all', ...sets('diffusion.steps=2.5')], /^error: config field diffusion\.steps is 2\.5: expected an integer >= 1$/],
-    ['checkpoint.every 0', ['all', ...sets('checkpoint.every=0')], /^error: config field checkpoint\.every is 0: expected an integer >= 1$/],
     ['a checkpoint of another model in the run directory', ['pretrain', '--resume', '--run', '@OTHER', ...OTHER_MODEL],
       /^error: checkpoint .*other\/checkpoints\/pretrain\/ckpt.*tensor 'model\.[^']+'.*\[.*\].*: .*other\/checkpoints\/pretrain holds checkpoints of another model: resume with the config that wrote them, or start a new --run$/],
     ['a run directory under a regular file', ['pretrain', '--run', '@FILE/run'], /^error: run directory .*a-file\/run: .*a-file is a file, not a folder: choose another --run$/],
     ['a run directory that is a file', ['pretrain', '--run', '@FILE'], /^error: run directory .*a-file is a file: choose another --run$/],
-    ['an existing run without --resume', ['pretrain', '--run', '@STARTED', ...TINY], /^error: run directory .*started already holds files: pass --resume to continue that run, or choose another --run$/],
   ])('%s', async (_name, argv, re) => {
     const fresh = join(mkdtempSync(join(tmpdir(), 'epg-cli-fresh-')), 'run');
     const args = argv.map((a) => a.replace('@STARTED', started).replace('@OTHER', other).replace('@FILE', aFile).replace('@ROOT', root));

@@ -6,6 +6,11 @@ import { main, type CliHooks } from './cli';
 import { checkpointBase } from './stages/common';
 import { readRecords } from '@epg/runs';
 import { orThrow } from '@epg/tensor';
+import { useTrainingBackend } from './__fixtures__/backend';
+
+useTrainingBackend();
+/** A hang guard, not a speed target: 40 s with native kernels, 56 s on wasm on a busy 2-core machine. */
+const TRAINING_TIMEOUT = 240_000;
 
 /** Runs the CLI in-process, capturing its lines. */
 async function cli(argv: string[], hooks: CliHooks = {}) {
@@ -112,7 +117,7 @@ describe('epg-train CLI', () => {
     const key = (dir: string) => orThrow(readRecords(join(dir, 'metrics.jsonl'))).map((r) => `${r.phase}:${r.step}:${r.values.loss}`);
     expect(key(cut)).toEqual(key(whole));
     expect(key(cut)).toHaveLength(18);
-  });
+  }, TRAINING_TIMEOUT);
 
   it('tensor count stays flat over the steps of each stage', async () => {
     const d = tmp();
@@ -127,5 +132,5 @@ describe('epg-train CLI', () => {
       // After the first step (optimiser moments are created lazily) the count never moves.
       expect(new Set(c.slice(1)).size).toBe(1);
     }
-  });
+  }, TRAINING_TIMEOUT);
 });
