@@ -30,8 +30,8 @@ const sha = (dir: string, stage: 'pretrain' | 'consistency' | 'diffusion') => {
 
 // Without native kernels the training tests below run on wasm (stock cpu kernels are ~20× slower).
 useTrainingBackend();
-/** A hang guard, not a speed target: 40 s with native kernels, 56 s on wasm on a busy 2-core machine. */
-const TRAINING_TIMEOUT = 240_000;
+// A hang guard, not a speed target: the resume test took 40 s with native kernels, 56 s on wasm, on a busy 2-core machine.
+jest.setTimeout(240_000);
 
 describe('epg-train CLI', () => {
   it('--dry-run prints the resolved config and touches nothing', async () => {
@@ -118,7 +118,7 @@ describe('epg-train CLI', () => {
     const key = (dir: string) => orThrow(readRecords(join(dir, 'metrics.jsonl'))).map((r) => `${r.phase}:${r.step}:${r.values.loss}`);
     expect(key(cut)).toEqual(key(whole));
     expect(key(cut)).toHaveLength(18);
-  }, TRAINING_TIMEOUT);
+  });
 
   it('tensor count stays flat over the steps of each stage', async () => {
     const d = tmp();
@@ -133,5 +133,5 @@ describe('epg-train CLI', () => {
       // After the first step (optimiser moments are created lazily) the count never moves.
       expect(new Set(c.slice(1)).size).toBe(1);
     }
-  }, TRAINING_TIMEOUT);
+  });
 });
