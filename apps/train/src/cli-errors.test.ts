@@ -48,6 +48,7 @@ describe('epg-train bad input (child process): one line, exit 1, no run director
     ['lr < 0', ['all', ...sets('consistency.lr=-0.001')], /^error: config field consistency\.lr is -0\.001: expected a finite number > 0$/],
     ['batch 0', ['all', ...sets('pretrain.batch=0')], /^error: config field pretrain\.batch is 0: expected an integer >= 1$/],
     ['steps < 1', ['all', ...sets('consistency.steps=0')], /^error: config field consistency\.steps is 0: expected an integer >= 1$/],
+    ['σ_min ≥ σ_max', ['all', ...sets('noise={"sigmaMin":80,"sigmaMax":0.002,"sigmaData":null}')], /^error: config field noise\.sigmaMax is 0\.002: expected a number > noise\.sigmaMin \(80\)$/],
     ['a checkpoint of another model in the run directory', ['pretrain', '--resume', '--run', '@OTHER', ...OTHER_MODEL],
       /^error: checkpoint .*other\/checkpoints\/pretrain\/ckpt.*tensor 'model\.[^']+'.*\[.*\].*: .*other\/checkpoints\/pretrain holds checkpoints of another model: resume with the config that wrote them, or start a new --run$/],
     ['a run directory under a regular file', ['pretrain', '--run', '@FILE/run'], /^error: run directory .*a-file\/run: .*a-file is a file, not a folder: choose another --run$/],

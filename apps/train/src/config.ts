@@ -117,6 +117,14 @@ const CheckpointC = t.type({
   keepEvery: nullable(PositiveInt),
 });
 
+const NoiseC = t.type({
+  /** σ range of the fine-tuning noise space before EPG's resolution shift H/64 (defaults: Karras's 0.002 and 80). */
+  sigmaMin: PositiveNumber,
+  sigmaMax: PositiveNumber,
+  /** σ_data of the preconditioning; null = EPG's 0.5. */
+  sigmaData: nullable(PositiveNumber),
+});
+
 export const RunConfigC = t.type({
   /** The preset this config came from, and the variants applied (informational). */
   preset: Name,
@@ -130,6 +138,8 @@ export const RunConfigC = t.type({
   consistency: nullable(ConsistencyC),
   eval: EvalC,
   checkpoint: CheckpointC,
+  /** The fine-tuning noise space's σ range (stages/finetune.ts, finetuneSpace); null = EPG's defaults. */
+  noise: nullable(NoiseC),
 });
 
 export type RunConfig = t.TypeOf<typeof RunConfigC>;
@@ -197,11 +207,17 @@ function propsOf(codec: t.Mixed): t.Props | undefined {
   return undefined;
 }
 
+/** Constraints between fields of a config whose fields are each valid. */
+function crossFieldProblems(c: RunConfig): string[] {
+  const n = c.noise;
+  return n && !(n.sigmaMax > n.sigmaMin) ? [`config field noise.sigmaMax is ${n.sigmaMax}: expected a number > noise.sigmaMin (${n.sigmaMin})`] : [];
+}
+
 /** Validates a parsed JSON value as a RunConfig. Left: one line per problem (joined by "; "). */
 export function decodeRunConfig(value: unknown): E.Either<EpgError, RunConfig> {
   const unknown = unknownFields(RunConfigC, value);
   const decoded = RunConfigC.decode(value);
-  const problems = [...unknown, ...(E.isLeft(decoded) ? describeErrors(decoded.left) : [])];
+  const problems = [...unknown, ...(E.isLeft(decoded) ? describeErrors(decoded.left) : crossFieldProblems(decoded.right))];
   if (problems.length > 0 || E.isLeft(decoded)) return E.left(epgError('config', problems.join('; ')));
   return E.right(decoded.right);
 }

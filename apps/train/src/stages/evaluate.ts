@@ -25,7 +25,7 @@ interface Block {
 /** `count` generated images of a fine-tuned model as uint8 pixels, in batches of `chunk`. */
 export function generate(ctx: RunContext, objective: Objective, count: number, chunk = 100): Uint8Array {
   const { vit, config } = ctx;
-  const space = finetuneSpace(vit);
+  const space = finetuneSpace(vit, config.noise);
   const ck = latestCheckpoint(ctx.dir, objective);
   if (!ck) throw new Error(`no ${objective} checkpoint in ${ctx.dir}`);
   const { store, network } = assembleNetwork(ctx, objective, null);
