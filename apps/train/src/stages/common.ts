@@ -15,13 +15,13 @@ import * as E from 'fp-ts/Either';
 import { ImageLoader, loadFashionMnist, loadMnist, type ImageSet, type LoaderState, type RawBatch } from '@epg/data';
 import {
   epgError,
-  type EpgError,
   listCheckpointGenerations,
   readCheckpoint,
   restoreOptimizer,
   restoreStore,
   saveCheckpoint,
   type AdamW,
+  type EpgError,
   type LoadedCheckpoint,
   type ParameterStore,
 } from '@epg/tensor';
