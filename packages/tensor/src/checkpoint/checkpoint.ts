@@ -155,6 +155,7 @@ function checkpointPause(step: number): CheckpointPausePhase | undefined {
   if (!(CHECKPOINT_PAUSE_PHASES as readonly string[]).includes(phase)) {
     throw new Error(`EPG_TEST_CHECKPOINT_PAUSE=${spec}: phase must be one of ${CHECKPOINT_PAUSE_PHASES.join(', ')}`);
   }
+  if (at !== undefined && !/^\d+$/.test(at)) throw new Error(`EPG_TEST_CHECKPOINT_PAUSE=${spec}: the step after '@' must be an integer >= 0`);
   if (at !== undefined ? Number(at) !== step : pausedOnce) return undefined;
   return phase as CheckpointPausePhase;
 }

@@ -37,6 +37,13 @@ describe('EPG_TEST_CHECKPOINT_PAUSE', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('a step that is not a whole number is refused the same way', () => {
+    process.env.EPG_TEST_CHECKPOINT_PAUSE = 'switched@x3';
+    const r = saveCheckpoint(join(dir, 'c'), { step: 3, config: {}, stores: { model: store } });
+    expect(E.isLeft(r) && r.left.message).toBe("EPG_TEST_CHECKPOINT_PAUSE=switched@x3: the step after '@' must be an integer >= 0");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it.each(CHECKPOINT_PAUSE_PHASES.map((p) => [p]))('a pause at %s for another step leaves this save alone', (phase) => {
     process.env.EPG_TEST_CHECKPOINT_PAUSE = `${phase}@7`;
     const base = join(dir, 'c');
