@@ -132,14 +132,14 @@ export const RunConfigC = t.type({
   seed: NonNegativeInt,
   data: DataC,
   model: ModelC,
+  /** The fine-tuning noise space's σ range (stages/finetune.ts, finetuneSpace); null = EPG's defaults. */
+  noise: nullable(NoiseC),
   /** null = no pre-training: fine-tuning starts from a random encoder (the 'scratch' ablation). */
   pretrain: nullable(PretrainC),
   diffusion: nullable(DiffusionC),
   consistency: nullable(ConsistencyC),
   eval: EvalC,
   checkpoint: CheckpointC,
-  /** The fine-tuning noise space's σ range (stages/finetune.ts, finetuneSpace); null = EPG's defaults. */
-  noise: nullable(NoiseC),
 });
 
 export type RunConfig = t.TypeOf<typeof RunConfigC>;

@@ -16,7 +16,6 @@ describe('config noise section', () => {
     const vit = E.isRight(cfg) ? resolveVit(cfg.right) : E.left(new Error('no config'));
     if (E.isLeft(vit)) throw vit.left;
     expect(finetuneSpace(vit.right, null)).toEqual(noiseSpace(28));
-    expect(finetuneSpace(vit.right)).toEqual(noiseSpace(28));
   });
 
   it('sets the σ range before the resolution shift, and σ_data (hand-computed at 28 px: shift 28/64)', () => {
