@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { useTrainingBackend } from './__fixtures__/backend';
 import { main, type CliHooks } from './cli';
 import { checkpointBase } from './stages/common';
 import { readRecords } from '@epg/runs';
@@ -26,6 +27,11 @@ const sha = (dir: string, stage: 'pretrain' | 'consistency' | 'diffusion') => {
   const sc = JSON.parse(readFileSync(`${checkpointBase(dir, stage)}.json`, 'utf8')) as { step: number; tensors: { sha256: string } };
   return { step: sc.step, sha: sc.tensors.sha256 };
 };
+
+// Without native kernels the training tests below run on wasm (stock cpu kernels are ~20× slower).
+useTrainingBackend();
+// A hang guard, not a speed target: the resume test took 40 s with native kernels, 56 s on wasm, on a busy 2-core machine.
+jest.setTimeout(240_000);
 
 describe('epg-train CLI', () => {
   it('--dry-run prints the resolved config and touches nothing', async () => {

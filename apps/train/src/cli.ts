@@ -17,7 +17,7 @@ import { describePlugins, resolvePlugins, type LoadedPlugins } from './plugins';
 import { resolveConfig } from './presets';
 import { scaffoldVariant } from './scaffold';
 import { checkRunDir, defaultRunDir, initRunDir } from './run-dir';
-import type { RunContext, StageName } from './stages/common';
+import { checkData, type RunContext, type StageName } from './stages/common';
 import { appendHistory, startRecord } from './eval/report';
 import { runEvaluate } from './stages/evaluate';
 import { runFinetune } from './stages/finetune';
@@ -128,6 +128,8 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
       io.out(JSON.stringify(config, null, 2));
       return 0;
     }
+    const data = checkData(config);
+    if (E.isLeft(data)) throw data.left;
     const dir = args.runDir ?? defaultRunDir(config);
     const checked = checkRunDir(dir, config, args.resume);
     if (E.isLeft(checked)) throw checked.left;

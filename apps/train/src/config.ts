@@ -134,6 +134,14 @@ const CheckpointC = t.type({
   keepEvery: nullable(PositiveInt),
 });
 
+const NoiseC = t.type({
+  /** σ range of the fine-tuning noise space before EPG's resolution shift H/64 (defaults: Karras's 0.002 and 80). */
+  sigmaMin: PositiveNumber,
+  sigmaMax: PositiveNumber,
+  /** σ_data of the preconditioning; null = EPG's 0.5. */
+  sigmaData: nullable(PositiveNumber),
+});
+
 export const RunConfigC = t.type({
   /** The preset this config came from, and the variants applied (informational). */
   preset: Name,
@@ -141,6 +149,8 @@ export const RunConfigC = t.type({
   seed: NonNegativeInt,
   data: DataC,
   model: ModelC,
+  /** The fine-tuning noise space's σ range (stages/finetune.ts, finetuneSpace); null = EPG's defaults. */
+  noise: nullable(NoiseC),
   /** null = no pre-training: fine-tuning starts from a random encoder (the 'scratch' ablation). */
   pretrain: nullable(PretrainC),
   diffusion: nullable(DiffusionC),
@@ -219,13 +229,19 @@ function propsOf(codec: t.Mixed): t.Props | undefined {
   return undefined;
 }
 
+/** Constraints between fields of a config whose fields are each valid. */
+function crossFieldProblems(c: RunConfig): string[] {
+  const n = c.noise;
+  return n && !(n.sigmaMax > n.sigmaMin) ? [`config field noise.sigmaMax is ${n.sigmaMax}: expected a number > noise.sigmaMin (${n.sigmaMin})`] : [];
+}
+
 /** Validates a parsed JSON value as a RunConfig. Left: one line per problem (joined by "; "). */
 export function decodeRunConfig(value: unknown): E.Either<EpgError, RunConfig> {
   // Configs written before code variants existed have no `plugins`: none.
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('plugins' in value)) value = { ...value, plugins: [] };
   const unknown = unknownFields(RunConfigC, value);
   const decoded = RunConfigC.decode(value);
-  const problems = [...unknown, ...(E.isLeft(decoded) ? describeErrors(decoded.left) : [])];
+  const problems = [...unknown, ...(E.isLeft(decoded) ? describeErrors(decoded.left) : crossFieldProblems(decoded.right))];
   if (problems.length > 0 || E.isLeft(decoded)) return E.left(epgError('config', problems.join('; ')));
   return E.right(decoded.right);
 }

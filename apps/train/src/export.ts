@@ -133,7 +133,7 @@ export function exportModel(o: ExportOptions): E.Either<EpgError, ExportManifest
     return writeExport({
       store,
       vit: vit.right,
-      noise: finetuneSpace(vit.right),
+      noise: finetuneSpace(vit.right, config.noise),
       numClasses: 0, // the consistency stage trains without labels (module comment)
       preset: config.preset,
       variants: config.variants,

@@ -22,6 +22,7 @@ const MNIST_QUICK: RunConfig = {
   consistency: { steps: 300, batch: 64, lr: 1e-3, distance: 'epg', huberC: 0.06, auxWeight: 1, clipNorm: null, ema: null },
   eval: { fidSamples: 1000, heunSteps: 16, guidance: 1, gridSize: 64, gridEvery: 100 },
   checkpoint: CHECKPOINT,
+  noise: null,
 };
 
 /** The MNIST / Fashion-MNIST ablation study's arms (the reproduction study): longer stages, same shapes. */
@@ -55,6 +56,7 @@ const IMAGENET256_XL16_DM: RunConfig = {
   consistency: null,
   eval: { fidSamples: 50_000, heunSteps: 32, guidance: 2.5, gridSize: 64, gridEvery: 10_000 },
   checkpoint: { every: 5000, keepLatest: 2, keepEvery: 100_000 },
+  noise: null,
 };
 
 const IMAGENET256_L16_CM: RunConfig = {

@@ -49,9 +49,11 @@ export {
   CheckpointError,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
+  CHECKPOINT_PAUSE_PHASES,
 } from './checkpoint/checkpoint';
 export type {
   CheckpointFs,
+  CheckpointPausePhase,
   CheckpointSidecar,
   LoadedCheckpoint,
   ReadOptions,

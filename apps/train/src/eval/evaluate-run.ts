@@ -141,7 +141,7 @@ export function generateSamples(ctx: RunContext, objective: Objective, opts: Sam
     const restored = restoreStore(store, ck, section);
     if (E.isLeft(restored)) throw epgError(restored.left.kind, `the ${objective} checkpoint of ${ctx.dir} does not fit this run's model (${ctx.config.model.preset}): ${restored.left.message}`);
     store.eval();
-    const out = sampleNetwork(ctx, objective, network, finetuneSpace(vit), { count: opts.count, steps, seed, chunk });
+    const out = sampleNetwork(ctx, objective, network, finetuneSpace(vit, ctx.config.noise), { count: opts.count, steps, seed, chunk });
     return { images: out, count: opts.count, height: vit.imageSize, width: vit.imageSize, channels: vit.channels, objective, steps, sampler: samplerName(objective, steps), seed, checkpointStep: ck.sidecar.step };
   } finally {
     store.dispose();

@@ -8,7 +8,7 @@
  * RandomStream.derive(seed, k, …) or from the loader's (seed, epoch, position) streams, so the
  * resumed steps are the steps the uninterrupted run would have taken.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
@@ -22,6 +22,7 @@ import {
   restoreStore,
   saveCheckpoint,
   type AdamW,
+  type EpgError,
   type LoadedCheckpoint,
   type ParameterStore,
 } from '@epg/tensor';
@@ -69,6 +70,21 @@ export function trainImages(config: RunConfig): ImageSet {
   return { ...set, images: set.images.subarray(0, limit * per), labels: set.labels.subarray(0, limit), count: limit };
 }
 
+/**
+ * The dataset a config names, checked before anything is written (the CLI calls it before the run
+ * directory): an image-folder run needs `data.path` to be an existing folder. ImageFolder trees are
+ * not wired into training yet (the view-pair augmentations are MNIST's), so such a config is refused
+ * here too rather than after the run directory was created.
+ */
+export function checkData(config: RunConfig): E.Either<EpgError, void> {
+  const { dataset, path } = config.data;
+  if (dataset !== 'image-folder') return E.right(undefined);
+  if (path === null) return E.left(epgError('config', "config field data.path is null, but data.dataset 'image-folder' needs a folder of class sub-folders", 'set data.path'));
+  if (!existsSync(path)) return E.left(epgError('io', `config field data.path is '${path}': no such folder`, 'check data.path (a folder of class sub-folders of images)'));
+  if (!statSync(path).isDirectory()) return E.left(epgError('io', `config field data.path is '${path}': a file, not a folder`, 'point data.path at a folder of class sub-folders of images'));
+  return E.left(epgError('config', "data.dataset 'image-folder' is not wired into epg-train yet", "use 'mnist' or 'fashion-mnist'"));
+}
+
 /** The latest checkpoint of a stage, or null when it has none yet. */
 export function latestCheckpoint(dir: string, stage: StageName): LoadedCheckpoint | null {
   const base = checkpointBase(dir, stage);
@@ -112,8 +128,11 @@ export async function runStage<T>(ctx: RunContext, spec: StageSpec<T>): Promise<
   let loaderState: LoaderState | undefined;
   const ck = latestCheckpoint(dir, spec.stage);
   if (ck) {
-    for (const [section, store] of Object.entries(spec.stores)) orThrow(restoreStore(store, ck, section));
-    orThrow(restoreOptimizer(spec.optimizer, ck));
+    // A checkpoint of another model (a run directory reused by hand): name it and say what to do.
+    const another = (e: EpgError) =>
+      e.kind === 'mismatch' ? epgError('mismatch', `${e.message.split('\n')[0]}: ${dirname(base)} holds checkpoints of another model`, 'resume with the config that wrote them, or start a new --run') : e;
+    for (const [section, store] of Object.entries(spec.stores)) orThrow(E.mapLeft(another)(restoreStore(store, ck, section)));
+    orThrow(E.mapLeft(another)(restoreOptimizer(spec.optimizer, ck)));
     start = ck.sidecar.step;
     loaderState = (ck.sidecar.extra as { loader?: LoaderState } | undefined)?.loader;
     if (start < spec.steps && !loaderState) throw epgError('format', `checkpoint ${base} has no loader position`, 'it was not written by epg-train; start a new run');

@@ -34,8 +34,13 @@ import { latestCheckpoint, orThrow, runStage, trainImages, withTensors, type Run
 
 export type Objective = 'consistency' | 'diffusion';
 
-/** The fine-tuning noise space: EPG's shift H/64, time 250·ln σ. */
-export const finetuneSpace = (vit: ViTConfig): NoiseSpace => noiseSpace(vit.imageSize);
+/**
+ * The fine-tuning noise space: EPG's shift H/64, time 250·ln σ. The config's `noise` section, when
+ * set, replaces the σ range before the shift and σ_data; null keeps EPG's (Karras 0.002–80, σ_data 0.5).
+ * `noise` is required so that every caller (training and every sampler) passes the run's section.
+ */
+export const finetuneSpace = (vit: ViTConfig, noise: RunConfig['noise']): NoiseSpace =>
+  noiseSpace(vit.imageSize, noise ? { karras: { sigmaMin: noise.sigmaMin, sigmaMax: noise.sigmaMax }, ...(noise.sigmaData !== null ? { sigmaData: noise.sigmaData } : {}) } : {});
 
 /** The pre-trained online encoder store of the run (null for 'scratch'); the caller disposes it. */
 export function loadPretrained(ctx: RunContext): ParameterStore | null {
@@ -77,7 +82,7 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
     return 'done';
   }
   const stage: StageName = objective;
-  const space = finetuneSpace(vit);
+  const space = finetuneSpace(vit, config.noise);
   const pretrained = loadPretrained(ctx);
   const { store, network } = assembleNetwork(ctx, objective, pretrained);
   const disposers: Array<() => void> = [() => store.dispose()];

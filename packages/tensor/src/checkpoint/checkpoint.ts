@@ -94,6 +94,66 @@ export const nodeCheckpointFs: CheckpointFs = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Test-only pause inside a save (off unless EPG_TEST_CHECKPOINT_PAUSE is set).
+
+/** The moments of a save where `EPG_TEST_CHECKPOINT_PAUSE` can stop it, in the order a save reaches them. */
+export const CHECKPOINT_PAUSE_PHASES = [
+  /** Half the tensor file's bytes are in its temp file (fsynced); nothing renamed yet. */
+  'tensors-partial',
+  /** The generation's tensor file is complete and in place; its sidecar is not written. */
+  'tensors-written',
+  /** Half the generation sidecar's bytes are in its temp file. */
+  'sidecar-partial',
+  /** The generation's sidecar is in place; "latest" still names the previous generation. */
+  'sidecar-written',
+  /** Half of the new "latest" is in its temp file. */
+  'latest-partial',
+  /** "latest" names the new generation; old generations are not pruned yet. */
+  'switched',
+] as const;
+export type CheckpointPausePhase = (typeof CHECKPOINT_PAUSE_PHASES)[number];
+
+/**
+ * For crash tests of whole programs (apps/train/src/kill.test.ts): `EPG_TEST_CHECKPOINT_PAUSE=<phase>[@<step>]`
+ * makes the save of step `<step>` (default: the first save) stop forever at `<phase>`, after writing
+ * `[epg-test] checkpoint paused at <phase>, step <step>` to stderr, so that a test can SIGKILL the
+ * process at exactly that moment. Never set it outside tests: the process hangs there.
+ */
+function checkpointPause(step: number): CheckpointPausePhase | undefined {
+  const spec = process.env.EPG_TEST_CHECKPOINT_PAUSE;
+  if (!spec) return undefined;
+  const [phase, at] = spec.split('@');
+  if (!(CHECKPOINT_PAUSE_PHASES as readonly string[]).includes(phase)) {
+    throw new Error(`EPG_TEST_CHECKPOINT_PAUSE=${spec}: phase must be one of ${CHECKPOINT_PAUSE_PHASES.join(', ')}`);
+  }
+  if (at !== undefined && !/^\d+$/.test(at)) throw new Error(`EPG_TEST_CHECKPOINT_PAUSE=${spec}: the step after '@' must be an integer >= 0`);
+  if (at !== undefined ? Number(at) !== step : pausedOnce) return undefined;
+  return phase as CheckpointPausePhase;
+}
+let pausedOnce = false;
+
+function pauseForever(phase: CheckpointPausePhase, step: number): never {
+  pausedOnce = true;
+  process.stderr.write(`[epg-test] checkpoint paused at ${phase}, step ${step}\n`);
+  for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+/** `fs` with a pause in the middle of writing `target`'s temp file (the first half written and fsynced). */
+function pausingFs(fs: CheckpointFs, target: () => string | undefined, phase: CheckpointPausePhase, step: number): CheckpointFs {
+  return {
+    ...fs,
+    writeFileSynced(path, bytes) {
+      const t = target();
+      if (t !== undefined && path.startsWith(`${t}.`) && path.endsWith('.tmp')) {
+        fs.writeFileSynced(path, bytes.subarray(0, bytes.length >> 1));
+        pauseForever(phase, step);
+      }
+      fs.writeFileSynced(path, bytes);
+    },
+  };
+}
+
 export interface SaveOptions {
   /** Complete generations kept besides periodic ones, the new one included (default 2, at least 1). */
   readonly keepLast?: number;
@@ -238,7 +298,18 @@ function validateSaveOptions(opts: SaveOptions): CheckpointError | undefined {
  * still loads).
  */
 export function saveCheckpoint(base: string, input: SaveCheckpointInput, opts: SaveOptions = {}): E.Either<CheckpointError, CheckpointSidecar> {
-  const fs = opts.fs ?? nodeCheckpointFs;
+  let pause: CheckpointPausePhase | undefined;
+  try {
+    pause = checkpointPause(input.step);
+  } catch (e) {
+    return E.left(new CheckpointError('config', errMsg(e)));
+  }
+  let pauseTarget: string | undefined;
+  const pauseAt = (phase: CheckpointPausePhase) => {
+    if (pause === phase) pauseForever(phase, input.step);
+  };
+  const baseFs = opts.fs ?? nodeCheckpointFs;
+  const fs = pause?.endsWith('-partial') ? pausingFs(baseFs, () => pauseTarget, pause, input.step) : baseFs;
   const badOpt = validateSaveOptions(opts);
   if (badOpt) return E.left(badOpt);
   if (!Number.isSafeInteger(input.step) || input.step < 0) {
@@ -301,6 +372,7 @@ export function saveCheckpoint(base: string, input: SaveCheckpointInput, opts: S
     const sidecar = sidecarOf(generation);
     const json = JSON.stringify(sidecar, null, 2) + '\n';
     stage = `writing ${paths.tensors}`;
+    if (pause === 'tensors-partial') pauseTarget = paths.tensors;
     writeFileAtomic(paths.tensors, bytes, fs);
     if (opts.verify ?? true) {
       stage = `verifying ${paths.tensors}`;
@@ -309,11 +381,16 @@ export function saveCheckpoint(base: string, input: SaveCheckpointInput, opts: S
         throw new Error('the file read back differs from what was written (disk or filesystem fault)');
       }
     }
+    pauseAt('tensors-written');
     stage = `writing ${paths.sidecar}`;
+    if (pause === 'sidecar-partial') pauseTarget = paths.sidecar;
     writeFileAtomic(paths.sidecar, json, fs);
+    pauseAt('sidecar-written');
     // 3. The one atomic switch.
     stage = `switching ${checkpointPaths(base).sidecar} to generation ${generation}`;
+    if (pause === 'latest-partial') pauseTarget = checkpointPaths(base).sidecar;
     writeFileAtomic(checkpointPaths(base).sidecar, json, fs);
+    pauseAt('switched');
     // 4. Retention. A failure here leaves extra files, never a broken checkpoint.
     stage = 'pruning old generations';
     prune(base, generation, opts, fs);
