@@ -148,16 +148,23 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
         }
       }
     }
-    appendHistory(dir, startRecord(argv)); // <run>/history.jsonl: the command and commit, then stage times
+    // <run>/history.jsonl: the command and commit, then stage times. The start record waits for the
+    // first write of a stage, so a resume refused while checkpoints are read leaves the directory as it was.
+    let recorded = false;
+    const recordStart = () => {
+      if (!recorded) appendHistory(dir, startRecord(argv));
+      recorded = true;
+    };
     io.out(`run directory: ${dir}`);
     for (const line of describePlugins(plugins)) io.out(line);
-    const ctx: RunContext = { dir, config, vit: vit.right, log: io.out, plugins, ...(io.ttyWrite ? { ttyWrite: io.ttyWrite } : {}), ...hooks };
+    const ctx: RunContext = { dir, config, vit: vit.right, log: io.out, plugins, onFirstWrite: recordStart, ...(io.ttyWrite ? { ttyWrite: io.ttyWrite } : {}), ...hooks };
     const stages: Array<StageName | 'evaluate'> =
       args.command === 'all' ? ['pretrain', 'consistency', 'diffusion', 'evaluate'] : args.command === 'pretrain' ? ['pretrain'] : [args.objective!];
     for (const s of stages) {
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
       if (s === 'evaluate') {
+        recordStart();
         const r = await runEvaluate(ctx);
         io.out(`report: ${r.report}`);
       } else {
@@ -169,6 +176,7 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
       }
       const wall = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
+      recordStart();
       appendHistory(dir, { event: 'stage', stage: s, wallSeconds: Number(wall.toFixed(1)), cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), date: new Date().toISOString() });
       io.out(`${s}: finished in ${wall.toFixed(1)}s`);
     }

@@ -43,6 +43,8 @@ export interface RunContext {
   readonly log: (line: string) => void;
   /** Minimum milliseconds between progress lines (default 5000). */
   readonly progressMs?: number;
+  /** Called once a stage has checked its checkpoints and is about to write into the run directory. */
+  readonly onFirstWrite?: () => void;
   /** Raw writer of a terminal: progress becomes one live, rewritten line (absent: plain lines via `log`). */
   readonly ttyWrite?: (text: string) => void;
   /**
@@ -142,6 +144,7 @@ export async function runStage<T>(ctx: RunContext, spec: StageSpec<T>): Promise<
     ctx.log(`${spec.stage}: done (checkpoint at step ${start})`);
     return 'done';
   }
+  ctx.onFirstWrite?.();
   // Records of steps >= start belong to work the checkpoint does not hold: the resumed run logs them again.
   orThrow(truncateAfter(metricsPath(dir), spec.stage, start - 1));
   mkdirSync(dirname(base), { recursive: true });
