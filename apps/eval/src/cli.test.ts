@@ -235,7 +235,7 @@ describe('epg-eval', () => {
     ['missing run dir', () => ['fid', '--run', '/nonexistent/run'], /^error: run directory \/nonexistent\/run does not exist: pass the --run directory of an epg-train run$/],
     ['a directory that is not a run', ({ empty }) => ['sample', '--run', empty], /^error: .* has no config\.json: it is not an epg-train run directory/],
     ['no --run', () => ['fid'], /^error: fid needs --run DIR/],
-    ['unknown command', ({ run }) => ['export', '--run', run], /^error: unknown command 'export': use epg-eval sample \| fid \| probe \| report$/],
+    ['unknown command', ({ run }) => ['publish', '--run', run], /^error: unknown command 'publish': use epg-eval sample \| fid \| probe \| report \| export$/],
     ['bad --objective', ({ run }) => ['fid', '--run', run, '--objective', 'gan'], /^error: --objective 'gan' is not consistency or diffusion/],
     ['bad --sigmas', ({ run }) => ['probe', '--run', run, '--sigmas', '0,x'], /^error: --sigmas '0,x': 'x' is not a finite number >= 0: pass comma-separated values/],
     ['negative --sigmas', ({ run }) => ['probe', '--run', run, '--sigmas=0,-1'], /^error: --sigmas '0,-1': '-1' is not a finite number >= 0/],
