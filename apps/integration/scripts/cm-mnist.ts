@@ -1,8 +1,9 @@
 // Arms of the MNIST CM experiment for exploring settings (docs/consistency.md, "MNIST check"):
 //   tsx scripts/cm-mnist.ts OUT.json [key=value ...]
-// keys: pretrainSteps (300), pretrainLr (2e-3), cmSteps (300), batch (32), lr (5e-4), samples (256),
-// train (4096 images), aux (1, the weight of the 'pre' arm), stageSteps (cmShortRun's by default),
-// cache (a directory for the pre-trained encoder, reused across runs), arms (pre,pre0,scratch:
+// keys (defaults = the slow test's CM settings): pretrainSteps (300), pretrainLr (2e-3), cmSteps (300),
+// batch (32), lr (5e-4), samples (256), train (4096 images), aux (1, the weight of the 'pre' arm),
+// stageSteps (cmShortRun's by default), seed (11: batches, pairs, ε, dropout, latents), cache (a
+// directory where the pre-trained encoder is saved and reused across runs), arms (pre,pre0,scratch:
 // pre-trained + auxiliary, pre-trained without it, random encoder). Writes OUT.json and OUT-<arm>.png.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { buildPretrainModel } from '@epg/vit';
 import { meanOf, mnistImages, pretrainMnistEncoder, runCmArm } from '../src/cm-mnist';
 import { MNIST_SSL_VIT } from '../src/mnist-run';
 
-const DEFAULTS: Record<string, string> = { pretrainSteps: '300', pretrainLr: '2e-3', cmSteps: '300', batch: '32', lr: '5e-4', samples: '256', train: '4096', aux: '1', arms: 'pre,pre0,scratch', cache: '' };
+const DEFAULTS: Record<string, string> = { pretrainSteps: '300', pretrainLr: '2e-3', cmSteps: '300', batch: '32', lr: '5e-4', samples: '256', train: '4096', aux: '1', arms: 'pre,pre0,scratch', cache: '', seed: '11' };
 
 async function loadOrPretrain(o: Record<string, string>): Promise<ParameterStore> {
   const file = o.cache ? join(o.cache, `mnist-encoder-${o.pretrainSteps}-${o.pretrainLr}.safetensors`) : '';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     const r = runCmArm({
       name: arm, pretrained: arm.startsWith('pre') ? pretrained : undefined, auxWeight: arm === 'pre' ? +o.aux : 0,
       steps: +o.cmSteps, batch: +o.batch, lr: +o.lr, ...(o.stageSteps ? { stageSteps: +o.stageSteps } : {}),
-      data, heldOut, samples: +o.samples, seed: 11, log,
+      data, heldOut, samples: +o.samples, seed: +o.seed, log,
     });
     const fid = frechetDistance(computeStatistics(domain.extractor, { images: r.pixels, count: +o.samples, height: 28, width: 28, channels: 1 }), ref);
     const last = (a: number[]) => meanOf(a.slice(-20));
