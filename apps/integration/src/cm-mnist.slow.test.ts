@@ -98,7 +98,13 @@ it('CM fine-tuning on MNIST: pre-trained vs scratch at the same steps and seeds'
   expect(arms[2].consistency[0]).toBeCloseTo(arms[0].consistency[0], 4);
   for (const f of [...fid, floor]) expect(Number.isFinite(f)).toBe(true);
   // The claim (issue 13): the EPG recipe's start reaches the lower consistency term at the same step.
-  // Small margin at this scale (docs/consistency.md, "MNIST check"): with 300 pre-training steps it
-  // does not hold, and the held-out term on fixed pairs is a tie.
+  // NOT robust at this scale (docs/consistency.md, "MNIST check"): it holds at this seed by 1.2 %, the
+  // held-out term is a tie, CM seed 13 misses it by 0.005, and a 300-step encoder ends ~3 % above scratch.
   expect(lastMean(arms[0].consistency)).toBeLessThan(lastMean(arms[2].consistency));
+  // What held at every CM seed tried (recipe: 11, 12, 13; no aux: 11, 13): the pre-trained starts denoise
+  // better than scratch in one call at high noise (σ = 10 and 80 unshifted), where a one-step generator starts.
+  for (const sigma of ['10', '80']) {
+    expect(arms[0].denoiseMse[sigma]).toBeLessThan(arms[2].denoiseMse[sigma]);
+    expect(arms[1].denoiseMse[sigma]).toBeLessThan(arms[2].denoiseMse[sigma]);
+  }
 }, 3_600_000);
