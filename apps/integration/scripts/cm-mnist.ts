@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadMnist, writePngGrid } from '@epg/data';
-import { computeStatistics, ensureDomainClassifier, frechetDistance } from '@epg/metrics';
+import { computeStatistics, frechetDistance, loadDomainClassifier } from '@epg/metrics';
 import { ParameterStore, RandomStream, decodeSafetensors, encodeSafetensors, initBackend, orThrow } from '@epg/tensor';
 import { buildPretrainModel } from '@epg/vit';
 import { meanOf, mnistImages, pretrainMnistEncoder, runCmArm } from '../src/cm-mnist';
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   log('encoder ready');
   const data = mnistImages('train', +o.train);
   const heldOut = mnistImages('test', 256);
-  const domain = ensureDomainClassifier('mnist');
+  const domain = orThrow(loadDomainClassifier('mnist'));
   const test = orThrow(loadMnist('test'));
   const ref = computeStatistics(domain.extractor, { images: test.images, count: test.count, height: 28, width: 28, channels: 1 });
   const results: Record<string, unknown> = { options: o };

@@ -1,14 +1,14 @@
 // Domain-FID floors on MNIST (docs/consistency.md, "MNIST check"): real train images vs the test set at
 // a few sample counts, and two degenerate sets (hashed noise, all black). tsx scripts/fid-floor.ts
 import { loadMnist } from '@epg/data';
-import { computeStatistics, ensureDomainClassifier, frechetDistance } from '@epg/metrics';
+import { computeStatistics, frechetDistance, loadDomainClassifier } from '@epg/metrics';
 import { initBackend, orThrow } from '@epg/tensor';
 
 async function main(): Promise<void> {
   await initBackend({ force: 'cpu', log: null });
   const train = orThrow(loadMnist('train'));
   const test = orThrow(loadMnist('test'));
-  const domain = ensureDomainClassifier('mnist');
+  const domain = orThrow(loadDomainClassifier('mnist'));
   const set = (images: Uint8Array, count: number) => ({ images, count, height: 28, width: 28, channels: 1 });
   const ref = computeStatistics(domain.extractor, set(test.images, test.count));
   const fid = (images: Uint8Array, count: number) => frechetDistance(computeStatistics(domain.extractor, set(images, count)), ref).toFixed(2);

@@ -11,9 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadMnist, writePngGrid } from '@epg/data';
-import { computeStatistics, ensureDomainClassifier, frechetDistance } from '@epg/metrics';
+import { computeStatistics, frechetDistance, loadDomainClassifier } from '@epg/metrics';
 import { orThrow } from '@epg/tensor';
-import { allowTensorLeak, useTestBackend } from '@epg/tensor/testing';
+import { useTestBackend } from '@epg/tensor/testing';
 import { meanOf, mnistImages, pretrainMnistEncoder, runCmArm, type CmArmResult } from './cm-mnist';
 
 useTestBackend();
@@ -48,8 +48,7 @@ it('CM fine-tuning on MNIST: pre-trained vs scratch at the same steps and seeds'
     pretrained.dispose();
   }
 
-  allowTensorLeak('the domain classifier (ensureDomainClassifier + computeStatistics, @epg/metrics) leaves 19 tensors after domain.store.dispose(); traced by a script, the arms and the pre-training leave none');
-  const domain = ensureDomainClassifier('mnist');
+  const domain = orThrow(loadDomainClassifier('mnist'));
   const test = orThrow(loadMnist('test'));
   const trainBytes = orThrow(loadMnist('train'));
   const set = (images: Uint8Array, count: number) => ({ images, count, height: 28, width: 28, channels: 1 });
@@ -97,10 +96,10 @@ it('CM fine-tuning on MNIST: pre-trained vs scratch at the same steps and seeds'
   expect(arms[1].consistency[0]).toBeCloseTo(arms[0].consistency[0], 4);
   expect(arms[2].consistency[0]).toBeCloseTo(arms[0].consistency[0], 4);
   for (const f of [...fid, floor]) expect(Number.isFinite(f)).toBe(true);
-  // The claim (issue 13): the EPG recipe's start reaches the lower consistency term at the same step.
-  // NOT robust at this scale (docs/consistency.md, "MNIST check"): it holds at this seed by 1.2 %, the
-  // held-out term is a tie, CM seed 13 misses it by 0.005, and a 300-step encoder ends ~3 % above scratch.
-  expect(lastMean(arms[0].consistency)).toBeLessThan(lastMean(arms[2].consistency));
+  // The claim of issue 13 (the EPG recipe's start reaches the lower consistency term at the same step)
+  // is recorded in results.json, not asserted: at this scale it is within seed-to-seed noise
+  // (docs/consistency.md, "MNIST check": recipe − scratch −0.17 / −0.417 / +0.005 at CM seeds 11 / 12 / 13;
+  // the held-out term is a tie), so asserting it at one seed would be a chosen outcome, not a check.
   // What held at every CM seed tried (recipe: 11, 12, 13; no aux: 11, 13): the pre-trained starts denoise
   // better than scratch in one call at high noise (σ = 10 and 80 unshifted), where a one-step generator starts.
   for (const sigma of ['10', '80']) {

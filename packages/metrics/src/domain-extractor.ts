@@ -154,14 +154,6 @@ export function loadDomainClassifier(dataset: DomainDataset, opts: LoadDomainOpt
   }, toEpgError);
 }
 
-/**
- * @deprecated Use `loadDomainClassifier` (an Either). Kept for callers written when this trained on
- * first use; it now only loads the shipped weights and throws the EpgError.
- */
-export function ensureDomainClassifier(dataset: DomainDataset, opts: LoadDomainOptions & { readonly log?: (line: string) => void } = {}): DomainClassifier {
-  return orThrow(loadDomainClassifier(dataset, opts.path !== undefined ? { path: opts.path } : {}));
-}
-
 export interface TrainDomainWeightsOptions {
   readonly log?: (line: string) => void;
   /** Overrides of the training recipe (tests with shortened training). */

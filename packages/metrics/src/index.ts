@@ -47,7 +47,6 @@ export { trainDomainClassifier, domainAccuracy } from './domain-train';
 export type { DomainTrainOptions, LabelledImages } from './domain-train';
 export {
   loadDomainClassifier,
-  ensureDomainClassifier,
   trainDomainWeights,
   createDomainExtractor,
   encodeDomainWeights,
