@@ -63,7 +63,7 @@ describe('browser entry', () => {
         'initBackend', 'backendReport', 'formatReport', 'BackendError', 'BACKEND_ORDER',
         'registerNativeKernels', 'unregisterNativeKernels', 'rowProductsF64', 'syrkUpperAccumulateF64', 'hostBlasNative',
         'encodeSafetensors', 'saveCheckpoint', 'readCheckpoint', 'checkpointPaths', 'generationPaths', 'listCheckpointGenerations',
-        'nodeCheckpointFs', 'writeFileAtomic', 'collectTensors',
+        'nodeCheckpointFs', 'writeFileAtomic', 'collectTensors', 'CHECKPOINT_PAUSE_PHASES',
         'decodeTorchCheckpoint', 'readTorchCheckpoint', 'selectPath', 'listCheckpoint', 'torchStateDict', 'isStateDict', 'tensorBytes',
         'toHostTensor', 'TorchTensor', 'TorchStorage', 'PyObject', 'readStateDict', 'decodeStateDict', 'sniffWeightsFormat',
       ].sort(),
