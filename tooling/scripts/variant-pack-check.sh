@@ -61,11 +61,7 @@ node -e '
   && ../node_modules/.bin/jest 2>&1 | grep -E "Tests:|✓|✕" && npm pack --pack-destination "$work/tarballs" >/dev/null 2>&1)
 npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/demo-epg-variant-l1-0.1.0.tgz 2>&1 | tail -3
 
-if ls "$HOME"/.cache/epg-ts/domain-*.safetensors >/dev/null 2>&1; then
-  mkdir -p cache && cp "$HOME"/.cache/epg-ts/domain-*.safetensors cache/
-  export EPG_CACHE_DIR="$work/project/cache"
-  echo "EPG_CACHE_DIR=$EPG_CACHE_DIR ($(ls cache | tr '\n' ' '))"
-fi
+# The domain-FID of the evaluate stage uses the classifier weights shipped inside @epg/metrics.
 npx --no-install epg-train all --dry-run \
   --set pretrain.steps=$steps --set pretrain.batch=16 --set consistency.steps=$steps --set consistency.batch=16 \
   --set diffusion.steps=$steps --set diffusion.batch=16 --set data.limit=256 --set eval.fidSamples=64 \
