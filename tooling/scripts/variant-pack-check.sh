@@ -8,8 +8,7 @@
 #     build it, run its own jest test, `npm pack` it and install the tarball;
 #  4. run `npx epg-train all --config cfg.json` with the variant selected by name in `plugins` and tiny
 #     stages, and check the run pinned and recorded it.
-# Evaluation needs the MNIST domain classifier: EPG_CACHE_DIR points at a copy of
-# ~/.cache/epg-ts/domain-*.safetensors when there is one (else it is trained on first use, minutes).
+# Evaluation uses the MNIST domain classifier whose weights ship inside @epg/metrics (nothing is trained).
 # Usage: tooling/scripts/variant-pack-check.sh [STEPS]   (KEEP=1 keeps the project directory)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
