@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { RandomStream, isEpgError, orThrow } from '@epg/tensor';
-import { expectNoLeak, allowTensorLeak } from '@epg/tensor/testing';
+import { expectNoLeak } from '@epg/tensor/testing';
 import { initDomainClassifier, domainClassifierForward, convSame, maxPool2 } from './domain-classifier';
 import { trainDomainClassifier } from './domain-train';
 import { createHash } from 'node:crypto';
@@ -29,7 +29,6 @@ function bars(n: number, seed: number) {
 
 describe('domain classifier', () => {
   it('convSame’s forward-only gradient matches finite differences', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const x = tf.tensor4d(Array.from({ length: 2 * 5 * 5 * 2 }, (_, i) => Math.sin(i)), [2, 5, 5, 2]);
     const k = tf.tensor4d(Array.from({ length: 3 * 3 * 2 * 3 }, (_, i) => Math.cos(i)), [3, 3, 2, 3]);
     const w = tf.tensor4d(Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => Math.sin(0.7 * i)), [2, 5, 5, 3]);
@@ -45,7 +44,7 @@ describe('domain classifier', () => {
       };
       const plus = shifted(eps);
       const minus = shifted(-eps);
-      const v = which === 0 ? (f(plus, k).dataSync()[0] - f(minus, k).dataSync()[0]) / (2 * eps) : (f(x, plus).dataSync()[0] - f(x, minus).dataSync()[0]) / (2 * eps);
+      const v = tf.tidy(() => (which === 0 ? (f(plus, k).dataSync()[0] - f(minus, k).dataSync()[0]) / (2 * eps) : (f(x, plus).dataSync()[0] - f(x, minus).dataSync()[0]) / (2 * eps)));
       tf.dispose([plus, minus]);
       return v;
     };
@@ -64,7 +63,6 @@ describe('domain classifier', () => {
   });
 
   it('forward gives [B,128] features and [B,10] logits without leaking', async () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const store = initDomainClassifier(RandomStream.fromSeed(1)).eval();
     await expectNoLeak(() => {
       const x = tf.zeros([3, 28, 28, 1]) as tf.Tensor4D;
@@ -73,12 +71,11 @@ describe('domain classifier', () => {
       expect(out.logits.shape).toEqual([3, 10]);
       tf.dispose([x, out.features, out.logits]);
     });
-    expect(() => domainClassifierForward(store, tf.zeros([1, 32, 32, 1]) as tf.Tensor4D)).toThrow(/expected \[B, 28, 28, 1\]/);
+    expect(() => tf.tidy(() => void domainClassifierForward(store, tf.zeros([1, 32, 32, 1]) as tf.Tensor4D))).toThrow(/expected \[B, 28, 28, 1\]/);
     store.dispose();
   });
 
   it('a few training steps lower the loss on a toy batch and leave the store in eval mode', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const set = bars(20, 1);
     const before = initDomainClassifier(RandomStream.derive(0, 0, 'domain-init')).eval();
     const after = trainDomainClassifier(set, { epochs: 3, batchSize: 10, lr: 3e-3 });
@@ -95,7 +92,6 @@ describe('domain classifier', () => {
   }, 60_000);
 
   it('eval features do not depend on the batch size; 32×32 padded input is cropped; weights round-trip', async () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const store = initDomainClassifier(RandomStream.fromSeed(3)).eval();
     const ex = createDomainExtractor(store, 'mnist', 'test');
     expect(ex.name).toBe('domain-mnist@test/fc1');
@@ -121,7 +117,7 @@ describe('domain classifier', () => {
     expect(metadata.dataset).toBe('mnist');
     const d = extractFeatures(createDomainExtractor(back, 'mnist', 'test'), set, { batchSize: 12 });
     expect(Array.from(d.data)).toEqual(Array.from(a.data));
-    expect(() => ex.extract(tf.zeros([1, 28, 28, 3]) as tf.Tensor4D)).toThrow(/1-channel images, got 3/);
+    expect(() => tf.tidy(() => void ex.extract(tf.zeros([1, 28, 28, 3]) as tf.Tensor4D))).toThrow(/1-channel images, got 3/);
     store.dispose();
     back.dispose();
   }, 60_000);

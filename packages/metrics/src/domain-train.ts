@@ -57,24 +57,28 @@ export function trainDomainClassifier(train: LabelledImages, opts: DomainTrainOp
   });
   const logEvery = opts.logEvery ?? 100;
   store.train();
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const order = RandomStream.derive(seed, epoch, 'domain-shuffle').permutation(train.count);
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      const idx = order.subarray(s * batch, (s + 1) * batch);
-      const labels = new Int32Array(batch);
-      for (let i = 0; i < batch; i++) labels[i] = train.labels[idx[i]];
-      const x = tf.tidy(() => domainPreprocess(gatherPixels(train.images, idx)));
-      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10));
-      const r = trainStep(store, opt, () => {
-        const { logits } = domainClassifierForward(store, x);
-        return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-      });
-      x.dispose();
-      y.dispose();
-      if (opts.log && (s + 1) % logEvery === 0) {
-        opts.log(`epoch ${epoch + 1}/${epochs} step ${s + 1}/${stepsPerEpoch} loss ${r.loss.toFixed(4)}`);
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const order = RandomStream.derive(seed, epoch, 'domain-shuffle').permutation(train.count);
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const idx = order.subarray(s * batch, (s + 1) * batch);
+        const labels = new Int32Array(batch);
+        for (let i = 0; i < batch; i++) labels[i] = train.labels[idx[i]];
+        const x = tf.tidy(() => domainPreprocess(gatherPixels(train.images, idx)));
+        const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10));
+        const r = trainStep(store, opt, () => {
+          const { logits } = domainClassifierForward(store, x);
+          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+        });
+        x.dispose();
+        y.dispose();
+        if (opts.log && (s + 1) % logEvery === 0) {
+          opts.log(`epoch ${epoch + 1}/${epochs} step ${s + 1}/${stepsPerEpoch} loss ${r.loss.toFixed(4)}`);
+        }
       }
     }
+  } finally {
+    opt.dispose(); // the AdamW moments (one pair per parameter) are not part of the returned store
   }
   store.eval();
   return store;
