@@ -7,10 +7,12 @@
  */
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { formatReport, initBackend, isEpgError } from '@epg/tensor';
+import { formatReport, initBackend } from '@epg/tensor';
 import {
   evaluateFid,
   exportModel,
+  runAsProcess,
+  withOneLineErrors,
   evaluateProbe,
   generateSamples,
   gridPath,
@@ -108,7 +110,7 @@ async function run(args: EvalArgs, io: CliIo, hooks: CliHooks): Promise<void> {
 
 /** Runs epg-eval; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: CliHooks = {}): Promise<number> {
-  try {
+  return withOneLineErrors(io.err, async () => {
     const parsed = parseEvalArgs(argv);
     if (E.isLeft(parsed)) throw parsed.left;
     if (parsed.right.help) {
@@ -117,21 +119,7 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
     }
     await run(parsed.right, io, hooks);
     return 0;
-  } catch (e) {
-    if (isEpgError(e)) {
-      io.err(`error: ${e.message.split('\n')[0]}`);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runAsProcess((argv) => main(argv));

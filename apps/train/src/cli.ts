@@ -7,7 +7,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/Either';
-import { epgError, formatReport, initBackend, isEpgError, type EpgError } from '@epg/tensor';
+import { epgError, formatReport, initBackend, type EpgError } from '@epg/tensor';
+import { runAsProcess, withOneLineErrors } from './cli-shell';
 import { parseTrainArgs, USAGE, type TrainArgs } from './args';
 import type { RunConfig } from './config';
 import { cmShortRun } from '@epg/schedules';
@@ -97,7 +98,7 @@ export function checkSchedules(config: RunConfig): E.Either<EpgError, void> {
 
 /** Runs epg-train; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: CliHooks = {}): Promise<number> {
-  try {
+  return withOneLineErrors(io.err, async () => {
     const parsed = parseTrainArgs(argv);
     if (E.isLeft(parsed)) throw parsed.left;
     const args = parsed.right;
@@ -181,21 +182,7 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
       io.out(`${s}: finished in ${wall.toFixed(1)}s`);
     }
     return 0;
-  } catch (e) {
-    if (isEpgError(e)) {
-      io.err(`error: ${e.message.split('\n')[0]}`);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runAsProcess((argv) => main(argv));

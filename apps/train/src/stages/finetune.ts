@@ -105,6 +105,8 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
       store.train();
     }
   };
+  // What both objectives' stages share; each adds its batch preparation, optimiser and step.
+  const shared = { stage, steps: section.steps, batch: section.batch, images: trainImages(config), stores, snapshot };
   const followEma = () => {
     if (ema) emaUpdate(ema, store, emaDecay!);
   };
@@ -127,13 +129,8 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
       const denoiser = cmDenoiser(network, space);
       const cmConfig = { ect: { ...EPG_CM_ECT, stageSteps: run.stageSteps }, distance: distanceOf(c, ctx) };
       return await runStage(ctx, {
-        stage,
-        steps: c.steps,
-        batch: c.batch,
-        images: trainImages(config),
+        ...shared,
         prepare: plainPrepare('minus-one-one', { numClasses: vit.numClasses }),
-        stores,
-        snapshot,
         optimizer,
         step: (k, batch) =>
           withTensors(
@@ -157,13 +154,8 @@ export async function runFinetune(ctx: RunContext, objective: Objective): Promis
     const optimizer = new AdamW(store, { beta1, beta2, weightDecay, lr: dmLearningRate(d.lr, run), groups: finetuneParamGroups(store, vit, { weightDecay }) });
     disposers.push(() => optimizer.dispose());
     return await runStage(ctx, {
-      stage,
-      steps: d.steps,
-      batch: d.batch,
-      images: trainImages(config),
+      ...shared,
       prepare: plainPrepare('minus-one-one', { numClasses: vit.numClasses, labelDropout: d.labelDropout }),
-      stores,
-      snapshot,
       optimizer,
       step: (k, batch) =>
         withTensors(
