@@ -9,8 +9,10 @@
  * - dm-step:   one EPG DM fine-tuning step (x0 denoiser, EPG_DM_CONFIG σ, weighted MSE, clip 0.5, AdamW);
  * - denoise:   one denoiser call at batch 256 (eval mode) = one sampling step;
  * - inception: Inception-v3 pool3 features per image (32 px RGB resized to 299² inside);
- * - pretrain-step, cm-step: hooks for @epg/ssl and @epg/consistency (reported as missing until those
- *   packages exist; the encoder row is the pre-training step's forward+backward meanwhile).
+ * - pretrain-step: one @epg/ssl `Pretrainer.step` ('epg' config: 2 target + 1 key forward without tape,
+ *   3 online passes in the tape, NT-Xent both terms, AdamW, target EMA) on the encoder + projector;
+ * - cm-step: one @epg/consistency `consistencyTrainStep` (ECT pairs, target pass without tape, online
+ *   pass, ECT distance, auxiliary NT-Xent through a frozen encoder + projector in eval mode, AdamW).
  * Env: TWIN_PRESET (cpu-tiny), TWIN_ENC_DEPTH / TWIN_DEC_DEPTH (3 / 3), TWIN_BATCH (64), TWIN_THREADS
  * (1,2), TWIN_REPS (5), EPG_TORCH_PYTHON (/usr/bin/python3 when present: Debian's python3-torch).
  * python3-torch comes from Debian apt (`apt-get install python3-torch python3-torchvision`); without
@@ -22,8 +24,11 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { printTable, processCpuMs, type Row } from '@epg/bench';
 import { AdamW, initBackend, normalTensor, ParameterStore, RandomStream, registerNativeKernels, unregisterNativeKernels } from '@epg/tensor';
-import { PRESETS, buildFinetuneNetwork, buildPretrainModel, type PresetName, type ViTConfig } from '@epg/vit';
-import { diffusionTrainStep, x0Denoiser } from '@epg/diffusion';
+import { PRESETS, buildFinetuneNetwork, buildPretrainModel, freezeEncoder, makeEncoderFn, type PresetName, type ViTConfig } from '@epg/vit';
+import { boundaryDenoiser, diffusionTrainStep, x0Denoiser } from '@epg/diffusion';
+import { encoderAt } from '@epg/contracts';
+import { Pretrainer, ntXent, pretrainConfig } from '@epg/ssl';
+import { EPG_CM_AUXILIARY, EPG_CM_CONFIG, EPG_CM_OPTIMIZER, consistencyTrainStep } from '@epg/consistency';
 import { noiseSpace } from '@epg/schedules';
 import { createInceptionExtractor, randomInceptionWeights } from '@epg/metrics';
 
@@ -40,12 +45,8 @@ const BATCH = Number(env('TWIN_BATCH', '64'));
 const REPS = Number(env('TWIN_REPS', '5'));
 const DENOISE_BATCH = 256;
 const INCEPTION_BATCH = 8;
-const ALL = ['encoder', 'dm-step', 'denoise', 'inception', 'pretrain-step', 'cm-step'];
+const ALL = ['encoder', 'pretrain-step', 'dm-step', 'cm-step', 'denoise', 'inception'];
 const WORKLOADS = env('TWIN_WORKLOADS', ALL.join(',')).split(',');
-const HOOKS: Record<string, string> = {
-  'pretrain-step': '@epg/ssl not in this tree yet (the encoder row is its forward+backward)',
-  'cm-step': '@epg/consistency not in this tree yet',
-};
 
 interface Times {
   cpu: number;
@@ -104,6 +105,37 @@ function ours(name: string): Times {
     }, REPS);
     x0.dispose();
     optimizer.dispose();
+  } else if (name === 'pretrain-step') {
+    const cfg = pretrainConfig('epg', { totalSteps: 1000 });
+    const space = noiseSpace(S, { shift: cfg.shift });
+    buildPretrainModel(store, CFG, { rng: rs.child('init') });
+    store.train();
+    const targetStore = store.clone();
+    const online = encoderAt(makeEncoderFn(store, CFG), space);
+    const target = encoderAt(makeEncoderFn(targetStore, CFG), space);
+    const pre = Pretrainer.create(cfg, { online, target, onlineStore: store, targetStore }, { space, seed: 1 });
+    const [x0, view1, view2] = ['x0', 'v1', 'v2'].map((k) => normalTensor(rs.child(k), [BATCH, S, S, C]) as tf.Tensor4D);
+    r = timed(() => void pre.step({ x0, view1, view2 }), REPS);
+    tf.dispose([x0, view1, view2]);
+    pre.dispose();
+    targetStore.dispose();
+  } else if (name === 'cm-step') {
+    const space = noiseSpace(S);
+    const net = buildFinetuneNetwork(store, CFG, { rng: rs.child('init') });
+    store.train();
+    const pretrained = ParameterStore.create();
+    buildPretrainModel(pretrained, CFG, { rng: rs.child('pre') });
+    const frozen = freezeEncoder(pretrained, CFG);
+    pretrained.dispose();
+    const optimizer = new AdamW(store, { ...EPG_CM_OPTIMIZER });
+    const denoiser = boundaryDenoiser(net, space);
+    const x0 = normalTensor(rs.child('x0'), [BATCH, S, S, C]) as tf.Tensor4D;
+    const auxiliary = { ...EPG_CM_AUXILIARY, encoder: encoderAt(frozen.encoder, space), loss: ntXent, frozenStore: frozen.store };
+    let step = 0;
+    r = timed(() => void consistencyTrainStep({ store, optimizer, denoiser, x0, space, rs: RandomStream.derive(0, step++, 'cm'), config: EPG_CM_CONFIG, auxiliary }), REPS);
+    x0.dispose();
+    optimizer.dispose();
+    frozen.store.dispose();
   } else if (name === 'denoise') {
     const net = buildFinetuneNetwork(store, CFG, { rng: rs.child('init') });
     store.eval();
@@ -151,8 +183,9 @@ function torchSide(threads: number, workloads: string[]): TorchOut | string {
 
 async function main(): Promise<void> {
   const backend = await initBackend({ force: 'cpu', log: null });
-  const runnable = WORKLOADS.filter((w) => !HOOKS[w]);
-  for (const w of WORKLOADS) if (HOOKS[w]) console.log(`${w}: skipped, ${HOOKS[w]}`);
+  const unknown = WORKLOADS.filter((w) => !ALL.includes(w));
+  if (unknown.length) throw new Error(`TWIN_WORKLOADS: unknown workload(s) ${unknown.join(', ')}; use some of ${ALL.join(', ')}`);
+  const runnable = WORKLOADS;
   console.log(`config: ${PRESET} with encoder ${CFG.encoder.depth} + decoder ${CFG.decoder?.depth} blocks, width ${CFG.encoder.width}, batch ${BATCH}; machine load ${(await import('node:os')).loadavg().map((v) => v.toFixed(1)).join(' ')}`);
   const rows: Row[] = [];
   for (const threads of env('TWIN_THREADS', '1,2').split(',').map(Number)) {

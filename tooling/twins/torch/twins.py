@@ -171,6 +171,29 @@ def x0_denoiser(net, x, sigma):
     return net(x * c_in[:, None, None, None], 250 * torch.log(sigma))
 
 
+def encoder_at(net, x, sigma):
+    """@epg/contracts encoderAt: c_in(σ)·x and the time value, then the encoder (+ projector): (cls, proj)."""
+    c_in = 1 / torch.sqrt(sigma ** 2 + SIGMA_DATA ** 2)
+    return net.forward_pretrain(x * c_in[:, None, None, None], 250 * torch.log(sigma))
+
+
+def boundary_denoiser(net, x, sigma, sigma_min):
+    """@epg/diffusion boundaryDenoiser: c_skip·x + c_out·F(c_in·x, τ) (c_skip(σ_min) = 1)."""
+    d = sigma - sigma_min
+    sd2 = SIGMA_DATA ** 2
+    c_skip = sd2 / (d * d + sd2)
+    c_out = d * SIGMA_DATA / torch.sqrt(sigma ** 2 + sd2)
+    c_in = 1 / torch.sqrt(sigma ** 2 + sd2)
+    f = net(x * c_in[:, None, None, None], 250 * torch.log(sigma))
+    return x * c_skip[:, None, None, None] + f * c_out[:, None, None, None]
+
+
+def nt_xent(q, k, tau):
+    """@epg/ssl ntXent: one direction, L2-normalised cosine logits / τ, positives on the diagonal ([B])."""
+    logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).t() / tau
+    return torch.logsumexp(logits, dim=1) - logits.diagonal()
+
+
 def timed(fn, reps, warmup=2):
     for _ in range(warmup):
         fn()
@@ -213,6 +236,81 @@ def main():
                 loss = (((pred - x0) ** 2).mean(dim=(1, 2, 3)) * weight).mean()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), spec.get("clipNorm", 0.5))
+                opt.step()
+
+            out["results"][name] = timed(step, reps)
+        elif name == "pretrain-step":
+            # @epg/ssl Pretrainer.step, 'epg' config: 2 target projector passes (v1, v2 at σ0) and the
+            # online key w at σ_b without grad; in the tape the online projector passes on v1, v2 and
+            # the online [CLS] at σ_a; NT-Xent (τ 0.2) both ways + NT-Xent (τ(σ)) consistency; grad
+            # norm (trainStep reads it), AdamW (0.9, 0.999, wd 0.03 on all), target EMA 0.99.
+            online = ViT(cfg, with_decoder=False, with_projector=True).train()
+            target = ViT(cfg, with_decoder=False, with_projector=True).train()
+            target.load_state_dict(online.state_dict())
+            for p in target.parameters():
+                p.requires_grad_(False)
+            params = [p for p in online.parameters() if p.requires_grad]
+            opt = torch.optim.AdamW(params, lr=2e-4, betas=(0.9, 0.999), weight_decay=0.03)
+            x0, y1, y2 = (torch.randn(batch, s, s, c) for _ in range(3))
+            shift = s / 64
+            s0 = 0.002 * shift
+
+            def step():
+                sa = 0.5 + torch.rand(()).item()
+                sb = sa * 1.1
+                full = lambda v: torch.full((batch,), v)
+                eps = torch.randn(batch, s, s, c)
+                v1, v2, xa, xb = y1 + s0 * eps, y2 + s0 * eps, x0 + sa * eps, x0 + sb * eps
+                with torch.no_grad():
+                    k1 = encoder_at(target, v1, full(s0))[1]
+                    k2 = encoder_at(target, v2, full(s0))[1]
+                    w = encoder_at(online, xb, full(sb))[0]
+                opt.zero_grad(set_to_none=True)
+                q1 = encoder_at(online, v1, full(s0))[1]
+                q2 = encoder_at(online, v2, full(s0))[1]
+                u = encoder_at(online, xa, full(sa))[0]
+                loss = (nt_xent(q1, k2, 0.2) + nt_xent(q2, k1, 0.2) + nt_xent(u, w, 0.1)).mean()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, float("inf"))
+                opt.step()
+                with torch.no_grad():
+                    for pt, po in zip(target.parameters(), online.parameters()):
+                        pt.mul_(0.99).add_(po, alpha=0.01)
+
+            out["results"][name] = timed(step, reps)
+        elif name == "cm-step":
+            # @epg/consistency consistencyTrainStep, EPG config: (t, r) from ECT's lognormal, one ε;
+            # target f(x_r, r) and auxiliary key g(x₀) without grad; in the tape f(x_t, t), the ECT
+            # distance D / sg √(D + c²) weighted 1/(t − r), and NT-Xent (τ 0.1) of g(f(x_t, t)) against
+            # the key through the frozen encoder (eval mode, no parameter grads, grad to its input);
+            # grad norm, AdamW (0.9, 0.99, wd 0.03), no clip.
+            net = ViT(cfg, with_decoder=True, with_projector=False).train()
+            frozen = ViT(cfg, with_decoder=False, with_projector=True).eval()
+            for p in frozen.parameters():
+                p.requires_grad_(False)
+            params = list(net.parameters())
+            opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.03)
+            x0 = torch.randn(batch, s, s, c)
+            shift = s / 64
+            sigma_min = 0.002 * shift
+
+            def step():
+                t = torch.clamp(torch.exp(-0.4 + 1.6 * torch.randn(batch)), min=0.002) * shift
+                r = torch.clamp(t * (1 - 0.5 * (1 + 8 * torch.sigmoid(-t / shift))), min=0.002 * shift)
+                weight = torch.where(t > r, 1 / (t - r).clamp(min=1e-12), torch.zeros_like(t))
+                eps = torch.randn_like(x0)
+                xt, xr = x0 + eps * t[:, None, None, None], x0 + eps * r[:, None, None, None]
+                with torch.no_grad():
+                    tgt = boundary_denoiser(net, xr, r, sigma_min)
+                    key = encoder_at(frozen, x0, torch.full((batch,), sigma_min))[1]
+                opt.zero_grad(set_to_none=True)
+                pred = boundary_denoiser(net, xt, t, sigma_min)
+                sq = ((pred - tgt) ** 2).sum(dim=(1, 2, 3))
+                dist = sq / torch.sqrt(sq + 0.06 ** 2).detach()
+                consistency = (dist * weight).mean()
+                aux = nt_xent(encoder_at(frozen, pred, torch.full((batch,), sigma_min))[1], key, 0.1).mean()
+                (consistency + aux).backward()
+                torch.nn.utils.clip_grad_norm_(params, float("inf"))
                 opt.step()
 
             out["results"][name] = timed(step, reps)
