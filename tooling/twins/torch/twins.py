@@ -194,17 +194,38 @@ def nt_xent(q, k, tau):
     return torch.logsumexp(logits, dim=1) - logits.diagonal()
 
 
+PROFILE = False
+
+
 def timed(fn, reps, warmup=2):
     for _ in range(warmup):
         fn()
+    if PROFILE:
+        return profiled(fn)
     c0, w0 = time.process_time(), time.perf_counter()
     for _ in range(reps):
         fn()
     return {"cpu": (time.process_time() - c0) / reps, "wall": (time.perf_counter() - w0) / reps}
 
 
+def profiled(fn):
+    """One call under torch.profiler: self CPU time per op (ms), biggest first (profile.ts prints it)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    c0, w0 = time.process_time(), time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    r = {"cpu": time.process_time() - c0, "wall": time.perf_counter() - w0}
+    ops = [{"name": e.key, "self_ms": e.self_cpu_time_total / 1000, "calls": e.count} for e in prof.key_averages()]
+    ops.sort(key=lambda o: -o["self_ms"])
+    r["profile"] = {"total_ms": sum(o["self_ms"] for o in ops), "ops": ops[:40]}
+    return r
+
+
 def main():
+    global PROFILE
     spec = json.loads(sys.argv[1])
+    PROFILE = bool(spec.get("profile", False))
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(0)
     cfg, batch, reps = spec["vit"], spec["batch"], spec.get("reps", 5)
