@@ -26,6 +26,54 @@ function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrM
   return Array.isArray(r) ? (r as tf.Tensor[]) : [r as tf.Tensor];
 }
 
+const firstDy = (dy: tf.Tensor | tf.Tensor[]): tf.Tensor => (Array.isArray(dy) ? dy[0] : dy);
+
+/*
+ * Gradients of the fused kernels, registered with the engine like tfjs's own (not tf.customGrad):
+ * the engine calls one thunk per input that is on the path to the differentiated variables, so a
+ * gradient nobody needs is never computed (a frozen encoder's weight GEMMs, the input gradient of
+ * the first layer), and no customGrad scope is opened per op. A kernel that yields several gradients
+ * in one pass runs in the gradient function itself (outside the per-input tidy that wraps each
+ * thunk); the outputs nobody takes are freed with the backward pass's scope.
+ */
+tf.registerGradient({
+  kernelName: EPG_LINEAR,
+  inputsToSave: ['x', 'w'],
+  gradFunc: (dy, saved) => {
+    const d = firstDy(dy);
+    const [x, w] = saved;
+    return { x: () => tf.matMul(d, w, false, true), w: () => tf.matMul(x, d, true, false), b: () => tf.sum(d, 0) };
+  },
+});
+tf.registerGradient({
+  kernelName: EPG_GELU,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => ({ x: () => runKernel(EPG_GELU_GRAD, { x: saved[0], dy: firstDy(dy) })[0] }),
+});
+tf.registerGradient({
+  kernelName: EPG_LAYER_NORM,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dy, saved) => {
+    const [x, gamma, mean, rstd] = saved;
+    const [dx, dgamma, dbeta] = runKernel(EPG_LAYER_NORM_GRAD, { x, gamma, mean, rstd, dy: firstDy(dy) });
+    return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+  },
+});
+tf.registerGradient({
+  kernelName: EPG_ATTENTION,
+  inputsToSave: ['qkv'],
+  outputsToSave: [false, true],
+  gradFunc: (dy, saved, attrs) => ({
+    qkv: () => runKernel(EPG_ATTENTION_GRAD, { qkv: saved[0], p: saved[1], dy: firstDy(dy) }, { heads: attrs.heads as number })[0],
+  }),
+});
+
+/** Runs a fused kernel and returns its first output; the others (saved statistics) are freed here or kept by the tape. */
+function runFirst(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor {
+  return tf.tidy(() => runKernel(name, inputs, attrs)[0]);
+}
+
 /**
  * LayerNorm over the last axis (Ba et al. 2016): (x - mean) / sqrt(var + eps) · gamma + beta, with
  * the biased variance. gamma and beta are both given or both null (no affine part, as adaLN uses).
@@ -41,20 +89,7 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor
     }
   }
   if (!useNative(x, gamma, beta)) return layerNormReference(x, gamma, beta, eps);
-  if (gamma && beta) {
-    const f = customOp(3, ([xi, g, b], save) => {
-      const [y, mean, rstd] = runKernel(EPG_LAYER_NORM, { x: xi, gamma: g, beta: b }, { eps });
-      save([xi, g, mean, rstd]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, gs, ms, rs] = saved;
-          return runKernel(EPG_LAYER_NORM_GRAD, { x: xs, gamma: gs, mean: ms, rstd: rs, dy });
-        },
-      };
-    });
-    return f(x, gamma, beta);
-  }
+  if (gamma && beta) return runFirst(EPG_LAYER_NORM, { x, gamma, beta }, { eps });
   const f = customOp(1, ([xi], save) => {
     const [y, mean, rstd] = runKernel(EPG_LAYER_NORM, { x: xi }, { eps });
     save([xi, mean, rstd]);
@@ -81,15 +116,7 @@ export function layerNormReference(x: tf.Tensor, gamma: tf.Tensor | null, beta: 
 /** Exact GELU, x · Φ(x) = 0.5 x (1 + erf(x / √2)) (Hendrycks & Gimpel 2016). */
 export function gelu(x: tf.Tensor): tf.Tensor {
   if (!useNative(x)) return geluReference(x);
-  const f = customOp(1, ([xi], save) => {
-    const [y] = runKernel(EPG_GELU, { x: xi });
-    save([xi]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runKernel(EPG_GELU_GRAD, { x: saved[0], dy })[0],
-    };
-  });
-  return f(x);
+  return runFirst(EPG_GELU, { x });
 }
 
 /** The unfused exact GELU: the fallback and the test reference. */
@@ -118,18 +145,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor | null): tf.Ten
     const x2 = tf.reshape(x, [-1, k]);
     if (!b) return tf.reshape(tf.matMul(x2, w as tf.Tensor2D), outShape);
     if (!useNative(x, w, b)) return tf.reshape(tf.add(tf.matMul(x2, w as tf.Tensor2D), b), outShape);
-    const f = customOp(3, ([xi, wi, bi], save) => {
-      const [y] = runKernel(EPG_LINEAR, { x: xi, w: wi, b: bi });
-      save([xi, wi]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, ws] = saved;
-          return [tf.matMul(dy, ws, false, true), tf.matMul(xs, dy, true, false), tf.sum(dy, 0)];
-        },
-      };
-    });
-    return tf.reshape(f(x2, w, b), outShape);
+    return tf.reshape(runKernel(EPG_LINEAR, { x: x2, w, b })[0], outShape);
   });
 }
 
@@ -164,15 +180,7 @@ function checkAttention(qkv: tf.Tensor, heads: number): [number, number, number]
 export function attention(qkv: tf.Tensor, heads: number): tf.Tensor {
   checkAttention(qkv, heads);
   if (!useNative(qkv)) return attentionReference(qkv, heads);
-  const f = customOp(1, ([q], save) => {
-    const [y, p] = runKernel(EPG_ATTENTION, { qkv: q }, { heads });
-    save([q, p]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runKernel(EPG_ATTENTION_GRAD, { qkv: saved[0], p: saved[1], dy }, { heads })[0],
-    };
-  });
-  return f(qkv);
+  return runFirst(EPG_ATTENTION, { qkv }, { heads });
 }
 
 /** The unfused attention (split, head transposes, matMul, softmax, matMul): fallback and test reference. */

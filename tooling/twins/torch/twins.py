@@ -213,12 +213,24 @@ def profiled(fn):
     from torch.profiler import ProfilerActivity, profile
 
     c0, w0 = time.process_time(), time.perf_counter()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         fn()
     r = {"cpu": time.process_time() - c0, "wall": time.perf_counter() - w0}
     ops = [{"name": e.key, "self_ms": e.self_cpu_time_total / 1000, "calls": e.count} for e in prof.key_averages()]
     ops.sort(key=lambda o: -o["self_ms"])
-    r["profile"] = {"total_ms": sum(o["self_ms"] for o in ops), "ops": ops[:40]}
+    gemm = []
+    for e in prof.key_averages(group_by_input_shape=True):
+        if e.key not in ("aten::mm", "aten::addmm", "aten::bmm"):
+            continue
+        shapes = [s for s in e.input_shapes if s]
+        if e.key == "aten::addmm":
+            shapes = shapes[1:]  # (bias, a, b)
+        a, b = shapes[0], shapes[1]
+        flop = 2 * a[-2] * a[-1] * b[-1] * (a[0] if len(a) == 3 else 1)
+        ms = e.self_cpu_time_total / 1000
+        gemm.append({"name": e.key, "shapes": f"{a}·{b}", "self_ms": ms, "calls": e.count, "gflops": flop * e.count / 1e6 / max(ms, 1e-9)})
+    gemm.sort(key=lambda o: -o["self_ms"])
+    r["profile"] = {"total_ms": sum(o["self_ms"] for o in ops), "ops": ops[:40], "gemm": gemm[:40]}
     return r
 
 
