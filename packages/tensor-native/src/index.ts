@@ -20,4 +20,5 @@ export {
 export type { AdamWUpdateParams } from './fused';
 export { loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, AddonLoad } from './addon';
+export { poolStats, clearPool } from './pool';
 export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative } from './host-blas';
