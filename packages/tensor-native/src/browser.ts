@@ -13,6 +13,10 @@ export {
   linearReference,
   attention,
   attentionReference,
+  layerNormModulate,
+  layerNormModulateReference,
+  gatedResidual,
+  gatedResidualReference,
   adamwUpdate,
   adamwUpdateReference,
 } from './fused';

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsActive } from './active';
+import { EPG_GATED_RESIDUAL, EPG_GATED_RESIDUAL_GRAD, EPG_LN_MODULATE, EPG_LN_MODULATE_GRAD } from './transformer';
 import { EPG_ADAMW, EPG_ATTENTION, EPG_ATTENTION_GRAD, EPG_GELU, EPG_GELU_GRAD, EPG_LAYER_NORM, EPG_LAYER_NORM_GRAD, EPG_LINEAR } from './kernels';
 
 function useNative(...xs: Array<tf.Tensor | null | undefined>): boolean {
@@ -67,6 +68,27 @@ tf.registerGradient({
   gradFunc: (dy, saved, attrs) => ({
     qkv: () => runKernel(EPG_ATTENTION_GRAD, { qkv: saved[0], p: saved[1], dy: firstDy(dy) }, { heads: attrs.heads as number })[0],
   }),
+});
+
+tf.registerGradient({
+  kernelName: EPG_LN_MODULATE,
+  inputsToSave: ['x', 'gamma', 'beta', 'scale'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dy, saved) => {
+    const [x, gamma, beta, scale, mean, rstd] = saved;
+    const [dx, dgamma, dbeta, dscale, dshift] = runKernel(EPG_LN_MODULATE_GRAD, { x, gamma, beta, scale, mean, rstd, dy: firstDy(dy) });
+    return { x: () => dx, gamma: () => dgamma, beta: () => dbeta, scale: () => dscale, shift: () => dshift };
+  },
+});
+tf.registerGradient({
+  kernelName: EPG_GATED_RESIDUAL,
+  inputsToSave: ['gate', 'a'],
+  gradFunc: (dy, saved) => {
+    const d = firstDy(dy);
+    const [gate, a] = saved;
+    const [da, dgate] = runKernel(EPG_GATED_RESIDUAL_GRAD, { gate, a, dy: d });
+    return { x: () => tf.clone(d), a: () => da, gate: () => dgate };
+  },
 });
 
 /** Runs a fused kernel and returns its first output; the others (saved statistics) are freed here or kept by the tape. */
@@ -194,6 +216,55 @@ export function attentionReference(qkv: tf.Tensor, heads: number): tf.Tensor {
     const o = tf.matMul(tf.softmax(scores, -1), v);
     return tf.reshape(tf.transpose(tf.reshape(o, [b, heads, t, dh]), [0, 2, 1, 3]), [b, t, d]);
   });
+}
+
+function checkPerSample(x: tf.Tensor, t: tf.Tensor, name: string, op: string): void {
+  const [b, , d] = x.shape as number[];
+  if (t.rank !== 2 || t.shape[0] !== b || t.shape[1] !== d) {
+    throw new Error(`${op}: ${name} has shape [${t.shape}] but x is [${x.shape}]: give one row per sample, [${b}, ${d}].`);
+  }
+}
+
+/**
+ * adaLN modulation of a LayerNorm (DiT, Peebles & Xie 2023): (LN(x)·γ + β) ⊙ (1 + scale) + shift,
+ * x [B, T, D], γ, β [D], scale and shift [B, D] (one row per sample, broadcast over the tokens).
+ * One native pass each way; elsewhere the composition `layerNormModulateReference`.
+ */
+export function layerNormModulate(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, eps: number): tf.Tensor {
+  if (x.rank !== 3) throw new Error(`layerNormModulate: x has shape [${x.shape}]: give [batch, tokens, width].`);
+  const d = x.shape[2];
+  for (const [name, p] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (p.rank !== 1 || p.shape[0] !== d) throw new Error(`layerNormModulate: ${name} has shape [${p.shape}] but x's last axis is ${d}: give a 1-D tensor of length ${d}.`);
+  }
+  checkPerSample(x, scale, 'scale', 'layerNormModulate');
+  checkPerSample(x, shift, 'shift', 'layerNormModulate');
+  if (!useNative(x, gamma, beta, scale, shift) || x.size === 0) return layerNormModulateReference(x, gamma, beta, scale, shift, eps);
+  return runFirst(EPG_LN_MODULATE, { x, gamma, beta, scale, shift }, { eps });
+}
+
+/** The unfused adaLN modulation (LayerNorm, then mul by 1 + scale and add shift over the token axis). */
+export function layerNormModulateReference(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, , d] = x.shape as number[];
+    const n = layerNormReference(x, gamma, beta, eps);
+    return tf.add(tf.mul(n, tf.add(tf.reshape(scale, [b, 1, d]), 1)), tf.reshape(shift, [b, 1, d]));
+  });
+}
+
+/**
+ * The gated residual of adaLN-Zero blocks: x + gate ⊙ a, x and a [B, T, D], gate [B, D] (one row
+ * per sample, broadcast over the tokens). One native pass each way; elsewhere the composition.
+ */
+export function gatedResidual(x: tf.Tensor, gate: tf.Tensor, a: tf.Tensor): tf.Tensor {
+  if (x.rank !== 3 || a.shape.join() !== x.shape.join()) throw new Error(`gatedResidual: x [${x.shape}] and a [${a.shape}] must both be [batch, tokens, width].`);
+  checkPerSample(x, gate, 'gate', 'gatedResidual');
+  if (!useNative(x, gate, a) || x.size === 0) return gatedResidualReference(x, gate, a);
+  return runFirst(EPG_GATED_RESIDUAL, { x, gate, a });
+}
+
+/** The unfused gated residual. */
+export function gatedResidualReference(x: tf.Tensor, gate: tf.Tensor, a: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.add(x, tf.mul(tf.reshape(gate, [x.shape[0], 1, x.shape[x.rank - 1]]), a)));
 }
 
 /** Hyper-parameters of one AdamW update; bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ are the bias corrections. */

@@ -14,6 +14,10 @@ export {
   linearReference,
   attention,
   attentionReference,
+  layerNormModulate,
+  layerNormModulateReference,
+  gatedResidual,
+  gatedResidualReference,
   adamwUpdate,
   adamwUpdateReference,
 } from './fused';

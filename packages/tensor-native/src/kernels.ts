@@ -47,7 +47,7 @@ export function alloc(n: number): Float32Array {
   return poolAlloc(n);
 }
 
-function out(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
+export function out(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
   attachPool(backend);
   return backend.makeTensorInfo(shape, 'float32', values);
 }

@@ -33,7 +33,12 @@ function limitBytes(): number {
   return mb * 2 ** 20;
 }
 
-const LIMIT = limitBytes();
+/** Read on first use (this module is also in the browser entry's import graph, where there is no process). */
+let LIMIT = -1;
+function limit(): number {
+  if (LIMIT < 0) LIMIT = limitBytes();
+  return LIMIT;
+}
 const free = new Map<number, Float32Array[]>();
 let pooledBytes = 0;
 /** Our arrays by their (dedicated) buffer. */
@@ -52,7 +57,7 @@ function fresh(n: number): Float32Array {
 /** An output array of n elements (contents unspecified): a recycled one when the pool has that size. */
 export function poolAlloc(n: number): Float32Array {
   if (n === 0) return new Float32Array(0);
-  if (LIMIT === 0 || n < MIN_ELEMENTS) return fresh(n);
+  if (limit() === 0 || n < MIN_ELEMENTS) return fresh(n);
   const list = free.get(n);
   const a = list?.pop();
   if (a) {
@@ -97,7 +102,7 @@ function onDelete(values: unknown): void {
   if (!o || o !== values) return;
   const r = (refs.get(o) ?? 1) - 1;
   refs.set(o, r);
-  if (r > 0 || escaped.has(o) || pooledBytes + o.byteLength > LIMIT) return;
+  if (r > 0 || escaped.has(o) || pooledBytes + o.byteLength > limit()) return;
   const list = free.get(o.length);
   if (list) list.push(o);
   else free.set(o.length, [o]);
@@ -117,7 +122,7 @@ type Writable = {
  * tensor-data entry; called before a native kernel registers an output.
  */
 export function attachPool(backend: MathBackendCPU): void {
-  if (LIMIT === 0 || attached.has(backend)) return;
+  if (limit() === 0 || attached.has(backend)) return;
   attached.add(backend);
   const b = backend as unknown as Writable;
   const { write, move, readSync, disposeData } = b;
@@ -144,7 +149,7 @@ export function attachPool(backend: MathBackendCPU): void {
 
 /** Pool counters since the process started (tests and benchmarks). */
 export function poolStats(): { fresh: number; reused: number; recycled: number; escaped: number; pooledBytes: number; limitBytes: number } {
-  return { ...counters, pooledBytes, limitBytes: LIMIT };
+  return { ...counters, pooledBytes, limitBytes: limit() };
 }
 
 /** Drops every pooled array (they go to the garbage collector). */
