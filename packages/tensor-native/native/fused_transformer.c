@@ -122,6 +122,27 @@ HOT static void gated_residual_bwd(const float *gate, const float *a, const floa
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Training-step helpers over many tensors at once (one kernel call instead of two per tensor).   */
+
+/* Σ x² in double, 8 lanes so that the loop pipelines. */
+HOT static double sum_squares(const float *x, int64_t n) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) s[l] += (double)x[i + l] * (double)x[i + l];
+  double t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; i++) t += (double)x[i] * (double)x[i];
+  return t;
+}
+
+/* Number of NaN or ±∞ elements. */
+HOT static int64_t count_non_finite(const float *x, int64_t n) {
+  int64_t c = 0;
+  for (int64_t i = 0; i < n; i++) c += !(fabsf(x[i]) <= 3.40282347e38f);
+  return c;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* N-API glue (the helpers of kernels.c are file-local there; the few needed are repeated).    */
 
 static int tf_get_f32(napi_env env, napi_value v, float **data, size_t *len) {
@@ -271,12 +292,50 @@ static napi_value js_gated_residual_grad(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* perTensor(kind, list: Float32Array[], out: Float64Array): kind 0 = Σx², 1 = count of non-finite. */
+static napi_value js_per_tensor(napi_env env, napi_callback_info info) {
+  TF_ARGS(3);
+  int64_t kind = tf_get_i64(env, argv[0]);
+  uint32_t n = 0;
+  bool is_array = false;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array || napi_get_array_length(env, argv[1], &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor needs an array of Float32Arrays");
+    return NULL;
+  }
+  napi_typedarray_type tt;
+  size_t lenO = 0;
+  void *po;
+  napi_value ab;
+  size_t off;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[2], &is_ta);
+  if (!is_ta || napi_get_typedarray_info(env, argv[2], &tt, &lenO, &po, &ab, &off) != napi_ok || tt != napi_float64_array) {
+    napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor output must be a Float64Array");
+    return NULL;
+  }
+  TF_NEED(lenO >= n && (kind == 0 || kind == 1));
+  double *o = (double *)po;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    float *x;
+    size_t len;
+    if (napi_get_element(env, argv[1], i, &el) != napi_ok || !tf_get_f32(env, el, &x, &len) || (x == NULL && len != 0)) {
+      napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor list entries must be Float32Arrays");
+      return NULL;
+    }
+    o[i] = kind == 0 ? sum_squares(x, (int64_t)len) : (double)count_non_finite(x, (int64_t)len);
+  }
+  return NULL;
+}
+
 napi_status epg_register_transformer(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"layerNormModulate", NULL, js_ln_modulate, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormModulateGrad", NULL, js_ln_modulate_grad, NULL, NULL, NULL, napi_default, NULL},
       {"gatedResidual", NULL, js_gated_residual, NULL, NULL, NULL, napi_default, NULL},
       {"gatedResidualGrad", NULL, js_gated_residual_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"perTensor", NULL, js_per_tensor, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

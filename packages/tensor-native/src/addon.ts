@@ -74,6 +74,8 @@ export interface NativeAddon {
   /** y = x + gate_g ⊙ a over rows grouped by `groupRows`; gate is [rows / groupRows, cols]. */
   gatedResidual(x: Float32Array, gate: Float32Array, a: Float32Array, y: Float32Array, rows: number, cols: number, groupRows: number): void;
   gatedResidualGrad(gate: Float32Array, a: Float32Array, dy: Float32Array, da: Float32Array, dgate: Float32Array, rows: number, cols: number, groupRows: number): void;
+  /** Per input array: kind 0 = Σx² (double accumulation), 1 = count of NaN/±∞; written to out[i]. */
+  perTensor(kind: number, list: Float32Array[], out: Float64Array): void;
   /** Sets OpenBLAS's thread count; returns the count now in force. */
   setThreads(n: number): number;
   blasConfig(): string;

@@ -17,6 +17,8 @@ export {
   layerNormModulateReference,
   gatedResidual,
   gatedResidualReference,
+  sumSquaresEach,
+  nonFiniteEach,
   adamwUpdate,
   adamwUpdateReference,
 } from './fused';

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsActive } from './active';
-import { EPG_GATED_RESIDUAL, EPG_GATED_RESIDUAL_GRAD, EPG_LN_MODULATE, EPG_LN_MODULATE_GRAD } from './transformer';
+import { EPG_GATED_RESIDUAL, EPG_GATED_RESIDUAL_GRAD, EPG_LN_MODULATE, EPG_LN_MODULATE_GRAD, EPG_PER_TENSOR } from './transformer';
 import { EPG_ADAMW, EPG_ATTENTION, EPG_ATTENTION_GRAD, EPG_GELU, EPG_GELU_GRAD, EPG_LAYER_NORM, EPG_LAYER_NORM_GRAD, EPG_LINEAR } from './kernels';
 
 function useNative(...xs: Array<tf.Tensor | null | undefined>): boolean {
@@ -265,6 +265,33 @@ export function gatedResidual(x: tf.Tensor, gate: tf.Tensor, a: tf.Tensor): tf.T
 /** The unfused gated residual. */
 export function gatedResidualReference(x: tf.Tensor, gate: tf.Tensor, a: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.add(x, tf.mul(tf.reshape(gate, [x.shape[0], 1, x.shape[x.rank - 1]]), a)));
+}
+
+function perTensorInputs(ts: readonly tf.Tensor[]): tf.NamedTensorMap {
+  const inputs: tf.NamedTensorMap = {};
+  ts.forEach((t, i) => (inputs[`t${i}`] = t));
+  return inputs;
+}
+
+/**
+ * Σx² of each tensor, [n] (a training step's squared gradient norm is their sum). Natively one kernel
+ * call for the whole list (double accumulation); elsewhere tf.sum(tf.square(t)) per tensor. Not
+ * differentiable; returns a new tensor.
+ */
+export function sumSquaresEach(ts: readonly tf.Tensor[]): tf.Tensor1D {
+  if (ts.length === 0) return tf.zeros([0]) as tf.Tensor1D;
+  if (useNative(...ts)) return tf.engine().runKernel(EPG_PER_TENSOR, perTensorInputs(ts), { kind: 0 }) as tf.Tensor1D;
+  return tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.square(t)))) as tf.Tensor1D);
+}
+
+/**
+ * One value per tensor that is 0 exactly when all its elements are finite: natively the count of
+ * NaN/±∞ elements (one kernel call for the list), elsewhere Σ x·0 (0, or NaN). Not differentiable.
+ */
+export function nonFiniteEach(ts: readonly tf.Tensor[]): tf.Tensor1D {
+  if (ts.length === 0) return tf.zeros([0]) as tf.Tensor1D;
+  if (useNative(...ts)) return tf.engine().runKernel(EPG_PER_TENSOR, perTensorInputs(ts), { kind: 1 }) as tf.Tensor1D;
+  return tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.mul(t, 0)))) as tf.Tensor1D);
 }
 
 /** Hyper-parameters of one AdamW update; bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ are the bias corrections. */

@@ -18,6 +18,8 @@ export {
   layerNormModulateReference,
   gatedResidual,
   gatedResidualReference,
+  sumSquaresEach,
+  nonFiniteEach,
   adamwUpdate,
   adamwUpdateReference,
 } from './fused';

@@ -54,6 +54,8 @@ import {
 import {
   EPG_GATED_RESIDUAL,
   EPG_GATED_RESIDUAL_GRAD,
+  EPG_PER_TENSOR,
+  perTensorKernel,
   EPG_LN_MODULATE,
   EPG_LN_MODULATE_GRAD,
   gatedResidualGradKernel,
@@ -131,6 +133,7 @@ const FUSED: Record<string, NativeKernel> = {
   [EPG_LN_MODULATE_GRAD]: layerNormModulateGradKernel,
   [EPG_GATED_RESIDUAL]: gatedResidualKernel,
   [EPG_GATED_RESIDUAL_GRAD]: gatedResidualGradKernel,
+  [EPG_PER_TENSOR]: perTensorKernel,
 };
 
 interface State {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gatedResidual, gatedResidualReference, layerNormModulate, layerNormModulateReference } from './fused';
+import { gatedResidual, gatedResidualReference, layerNormModulate, layerNormModulateReference, nonFiniteEach, sumSquaresEach } from './fused';
 import { loadAddon, type NativeAddon } from './addon';
 import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from './register';
 import { nativeTestable, randn, relError } from './testing/compare';
@@ -131,5 +131,33 @@ describe(`fused adaLN ops: ${mode}`, () => {
     for (let i = 0; i < 4; i++) step();
     expect(tf.memory().numTensors).toBe(n);
     tf.dispose([x, gamma, beta, scale, shift, gate]);
+  });
+
+  it('sumSquaresEach gives Σx² per tensor (one native call for the list), against a float64 host sum', () => {
+    const addon = testable.ok ? (loadAddon().addon as NativeAddon) : undefined;
+    const spy = addon ? jest.spyOn(addon, 'perTensor') : undefined;
+    tf.tidy(() => {
+      const ts = [randn([3, 5, 7]), randn([1]), randn([1031]), tf.tensor1d([3, 4])];
+      const got = sumSquaresEach(ts).dataSync();
+      ts.forEach((t, i) => {
+        const want = Array.from(t.dataSync()).reduce((a, v) => a + v * v, 0);
+        expect(Math.abs(got[i] - want)).toBeLessThanOrEqual(2e-6 * want);
+      });
+      expect(got[3]).toBe(25);
+      expect(sumSquaresEach([]).shape).toEqual([0]);
+    });
+    if (spy) {
+      expect(spy).toHaveBeenCalledTimes(1);
+      spy.mockRestore();
+    }
+  });
+
+  it('nonFiniteEach is 0 exactly for the all-finite tensors', () => {
+    tf.tidy(() => {
+      const ts = [randn([4, 9]), tf.tensor1d([1, NaN, 2]), tf.tensor2d([[Infinity, 0], [0, 1]]), tf.tensor1d([-Infinity]), tf.tensor1d([3.4e38, -3.4e38])];
+      const flags = Array.from(nonFiniteEach(ts).dataSync());
+      expect(flags.map((f) => f === 0)).toEqual([true, false, false, false, true]);
+      if (testable.ok) expect(flags.slice(1, 4)).toEqual([1, 1, 1]);
+    });
   });
 });

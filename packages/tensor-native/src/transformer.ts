@@ -76,3 +76,13 @@ export const gatedResidualGradKernel: NativeKernel = (addon, inputs, backend) =>
   addon.gatedResidualGrad(need(f32(backend, gate), 'gate'), need(f32(backend, a), 'a'), need(f32(backend, inputs.dy), 'dy'), da, dgate, rows, cols, groupRows);
   return [out(backend, a.shape.slice(), da), out(backend, gate.shape.slice(), dgate)];
 };
+
+export const EPG_PER_TENSOR = 'EpgPerTensor';
+
+/** inputs {t0, t1, …} (float32), attrs {kind}: one value per input, kind 0 = Σx², 1 = count of NaN/±∞. */
+export const perTensorKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const list = Object.keys(inputs).map((k) => need(f32(backend, inputs[k]), k));
+  const sums = new Float64Array(list.length);
+  addon.perTensor(attrs.kind as number, list, sums);
+  return out(backend, [list.length], Float32Array.from(sums));
+};
