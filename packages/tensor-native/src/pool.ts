@@ -18,7 +18,8 @@
  *  - `disposeData` gives it back once the last entry holding it is deleted and it never escaped.
  * Escaped arrays are left to the garbage collector as before. Pooled arrays keep stale contents, which
  * is the contract `alloc` already had (every native kernel writes each element of its output).
- * EPG_NATIVE_POOL_MB caps the pool (default 2048; 0 turns recycling off).
+ * EPG_NATIVE_POOL_MB caps the pool (default 2048; 0 turns recycling off); past the cap the least
+ * recently used sizes are dropped first.
  */
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
@@ -47,7 +48,7 @@ const owner = new WeakMap<ArrayBufferLike, Float32Array>();
 const refs = new WeakMap<Float32Array, number>();
 const escaped = new WeakSet<Float32Array>();
 const attached = new WeakSet<object>();
-const counters = { fresh: 0, reused: 0, recycled: 0, escaped: 0 };
+const counters = { fresh: 0, reused: 0, recycled: 0, escaped: 0, evicted: 0 };
 
 function fresh(n: number): Float32Array {
   const buf = Buffer.allocUnsafeSlow(n * 4);
@@ -63,6 +64,7 @@ export function poolAlloc(n: number): Float32Array {
   if (a) {
     pooledBytes -= a.byteLength;
     counters.reused++;
+    touch(n, list!);
     return a;
   }
   const b = fresh(n);
@@ -102,12 +104,35 @@ function onDelete(values: unknown): void {
   if (!o || o !== values) return;
   const r = (refs.get(o) ?? 1) - 1;
   refs.set(o, r);
-  if (r > 0 || escaped.has(o) || pooledBytes + o.byteLength > limit()) return;
-  const list = free.get(o.length);
-  if (list) list.push(o);
-  else free.set(o.length, [o]);
+  if (r > 0 || escaped.has(o) || o.byteLength > limit()) return;
+  evictFor(o.byteLength);
+  const list = free.get(o.length) ?? [];
+  list.push(o);
+  touch(o.length, list);
   pooledBytes += o.byteLength;
   counters.recycled++;
+}
+
+/** Marks size n as just used: the Map's insertion order is the sizes' recency (least recent first). */
+function touch(n: number, list: Float32Array[]): void {
+  free.delete(n);
+  if (list.length) free.set(n, list);
+}
+
+/**
+ * Makes room for `bytes` under the cap by dropping the least recently used sizes first (a run that
+ * changes shapes, e.g. sampling at another batch size between training steps, must not leave the
+ * pool full of sizes nobody asks for any more).
+ */
+function evictFor(bytes: number): void {
+  for (const [n, list] of free) {
+    if (pooledBytes + bytes <= limit()) return;
+    while (list.length && pooledBytes + bytes > limit()) {
+      pooledBytes -= list.pop()!.byteLength;
+      counters.evicted++;
+    }
+    if (!list.length) free.delete(n);
+  }
 }
 
 type Writable = {
@@ -148,7 +173,7 @@ export function attachPool(backend: MathBackendCPU): void {
 }
 
 /** Pool counters since the process started (tests and benchmarks). */
-export function poolStats(): { fresh: number; reused: number; recycled: number; escaped: number; pooledBytes: number; limitBytes: number } {
+export function poolStats(): { fresh: number; reused: number; recycled: number; escaped: number; evicted: number; pooledBytes: number; limitBytes: number } {
   return { ...counters, pooledBytes, limitBytes: limit() };
 }
 
