@@ -329,7 +329,8 @@ def main():
 
             def step():
                 t = torch.clamp(torch.exp(-0.4 + 1.6 * torch.randn(batch)), min=0.002) * shift
-                r = torch.clamp(t * (1 - 0.5 * (1 + 8 * torch.sigmoid(-t / shift))), min=0.002 * shift)
+                # ECT stage 0 (q^-s = 1, as @epg/consistency's first stageSteps steps): r = σ_min.
+                r = torch.clamp(t * (1 - (1 + 8 * torch.sigmoid(-t / shift))), min=0.002 * shift)
                 weight = torch.where(t > r, 1 / (t - r).clamp(min=1e-12), torch.zeros_like(t))
                 eps = torch.randn_like(x0)
                 xt, xr = x0 + eps * t[:, None, None, None], x0 + eps * r[:, None, None, None]
