@@ -4,8 +4,8 @@
  * Why: every output of a native kernel is a fresh ArrayBuffer (`Buffer.allocUnsafeSlow`). A training
  * step allocates ~1–2 GB of them; V8 counts that as external memory and starts a full mark-compact
  * each time ~64 MB more has been allocated, i.e. ~20 full GCs per step, whose parallel marking
- * threads burned ≈ 1.1 CPU-s per EPG DM step at the twins' size (docs/performance.md, "Round 2,
- * training steps"). Recycling the arrays when the cpu backend frees their tensor takes the allocation
+ * threads burned ≈ 1.1 CPU-s per EPG DM step at the twins' size (docs/performance.md,
+ * "Round 2 (issue 15), training steps"). Recycling the arrays when the cpu backend frees their tensor takes the allocation
  * (and the GC it triggers) out of the step.
  *
  * Safety: an array is recycled only when it is provably unreachable through tfjs. Ours are the arrays
