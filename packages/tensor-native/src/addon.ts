@@ -58,6 +58,24 @@ export interface NativeAddon {
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
   ): void;
+  /**
+   * y = (LN(x)·γ + β) ⊙ (1 + scale_g) + shift_g over rows grouped by `groupRows` (native/fused_transformer.c);
+   * writes y, mean and rstd per row. scale/shift are [rows / groupRows, cols].
+   */
+  layerNormModulate(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, scale: Float32Array, shift: Float32Array,
+    y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, cols: number, groupRows: number, eps: number,
+  ): void;
+  layerNormModulateGrad(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, scale: Float32Array, mean: Float32Array, rstd: Float32Array,
+    dy: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dscale: Float32Array, dshift: Float32Array,
+    rows: number, cols: number, groupRows: number,
+  ): void;
+  /** y = x + gate_g ⊙ a over rows grouped by `groupRows`; gate is [rows / groupRows, cols]. */
+  gatedResidual(x: Float32Array, gate: Float32Array, a: Float32Array, y: Float32Array, rows: number, cols: number, groupRows: number): void;
+  gatedResidualGrad(gate: Float32Array, a: Float32Array, dy: Float32Array, da: Float32Array, dgate: Float32Array, rows: number, cols: number, groupRows: number): void;
+  /** Per input array: kind 0 = Σx² (double accumulation), 1 = count of NaN/±∞; written to out[i]. */
+  perTensor(kind: number, list: Float32Array[], out: Float64Array): void;
   /** Sets OpenBLAS's thread count; returns the count now in force. */
   setThreads(n: number): number;
   blasConfig(): string;

@@ -13,6 +13,12 @@ export {
   linearReference,
   attention,
   attentionReference,
+  layerNormModulate,
+  layerNormModulateReference,
+  gatedResidual,
+  gatedResidualReference,
+  sumSquaresEach,
+  nonFiniteEach,
   adamwUpdate,
   adamwUpdateReference,
 } from './fused';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { attention, attentionReference, gelu, geluReference, layerNorm, layerNormReference, linear, linearReference } from './fused';
 import { registerNativeKernels, unregisterNativeKernels, nativeKernelsActive } from './register';
 import { nativeTestable, randn, relError } from './testing/compare';
+import { loadAddon, type NativeAddon } from './addon';
 
 interface Fixtures {
   gelu: { x: number[]; y: number[]; dydx: number[] };
@@ -112,6 +113,50 @@ describe(`fused ops: ${mode}`, () => {
           g1.forEach((t, i) => check(t, g2[i], 1e-5, `linear grad ${i} [${shape}] bias ${!!bias}`));
         }
       }
+    });
+  });
+
+  it('linear differentiated w.r.t. part of its inputs matches the composition and skips the unneeded products', () => {
+    const x = randn([3, 7, 5]);
+    const w = randn([5, 6]) as tf.Tensor2D;
+    const b = randn([6]) as tf.Tensor1D;
+    const dy = randn([3, 7, 6]);
+    const addon = testable.ok ? (loadAddon().addon as NativeAddon) : undefined;
+    const gemm = addon ? jest.spyOn(addon, 'gemm') : undefined;
+    tf.tidy(() => {
+      // Only x (a frozen layer: weights are constants): one GEMM forward, one backward, none for dW.
+      const fx = (f: typeof linear) => (t: tf.Tensor) => tf.sum(tf.mul(f(t, w, b), dy));
+      gemm?.mockClear();
+      const gx = tf.grad(fx(linear))(x);
+      if (gemm) expect(gemm).toHaveBeenCalledTimes(2);
+      check(gx, tf.grad(fx(linearReference))(x), 1e-5, 'linear grad x only');
+      // Only w and b (the first layer: the input is data): no GEMM for dx.
+      const fwb = (f: typeof linear) => (tw: tf.Tensor, tb: tf.Tensor) => tf.sum(tf.mul(f(x, tw as tf.Tensor2D, tb as tf.Tensor1D), dy));
+      gemm?.mockClear();
+      const [gw, gb] = tf.grads(fwb(linear))([w, b]);
+      if (gemm) expect(gemm).toHaveBeenCalledTimes(2);
+      const [rw, rb] = tf.grads(fwb(linearReference))([w, b]);
+      check(gw, rw, 1e-5, 'linear grad w only');
+      check(gb, rb, 1e-5, 'linear grad b only');
+    });
+    gemm?.mockRestore();
+    tf.dispose([x, w, b, dy]);
+  });
+
+  it('layerNorm and attention differentiated w.r.t. part of their inputs match the composition', () => {
+    tf.tidy(() => {
+      const x = randn([2, 5, 12]);
+      const g = randn([12]) as tf.Tensor1D;
+      const bt = randn([12]) as tf.Tensor1D;
+      const dy = randn([2, 5, 12]);
+      const lnGamma = (f: typeof layerNorm) => (t: tf.Tensor) => tf.sum(tf.mul(f(x, t as tf.Tensor1D, bt, 1e-5), dy));
+      check(tf.grad(lnGamma(layerNorm))(g), tf.grad(lnGamma(layerNormReference))(g), 1e-5, 'layerNorm grad gamma only');
+      const lnX = (f: typeof layerNorm) => (t: tf.Tensor) => tf.sum(tf.mul(f(t, g, bt, 1e-5), dy));
+      check(tf.grad(lnX(layerNorm))(x), tf.grad(lnX(layerNormReference))(x), 1e-5, 'layerNorm grad x only');
+      // Attention inside a composition whose other branch also needs qkv: gradients accumulate.
+      const qkv = randn([2, 5, 12]);
+      const att = (f: typeof attention) => (t: tf.Tensor) => tf.sum(tf.mul(tf.add(f(t, 2), tf.slice(t, [0, 0, 0], [2, 5, 4])), randn([2, 5, 4], 3)));
+      check(tf.grad(att(attention))(qkv), tf.grad(att(attentionReference))(qkv), 1e-5, 'attention + slice grad');
     });
   });
 

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsActive } from './active';
+import { EPG_GATED_RESIDUAL, EPG_GATED_RESIDUAL_GRAD, EPG_LN_MODULATE, EPG_LN_MODULATE_GRAD, EPG_PER_TENSOR } from './transformer';
 import { EPG_ADAMW, EPG_ATTENTION, EPG_ATTENTION_GRAD, EPG_GELU, EPG_GELU_GRAD, EPG_LAYER_NORM, EPG_LAYER_NORM_GRAD, EPG_LINEAR } from './kernels';
 
 function useNative(...xs: Array<tf.Tensor | null | undefined>): boolean {
@@ -26,6 +27,75 @@ function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrM
   return Array.isArray(r) ? (r as tf.Tensor[]) : [r as tf.Tensor];
 }
 
+const firstDy = (dy: tf.Tensor | tf.Tensor[]): tf.Tensor => (Array.isArray(dy) ? dy[0] : dy);
+
+/*
+ * Gradients of the fused kernels, registered with the engine like tfjs's own (not tf.customGrad):
+ * the engine calls one thunk per input that is on the path to the differentiated variables, so a
+ * gradient nobody needs is never computed (a frozen encoder's weight GEMMs, the input gradient of
+ * the first layer), and no customGrad scope is opened per op. A kernel that yields several gradients
+ * in one pass runs in the gradient function itself (outside the per-input tidy that wraps each
+ * thunk); the outputs nobody takes are freed with the backward pass's scope.
+ */
+tf.registerGradient({
+  kernelName: EPG_LINEAR,
+  inputsToSave: ['x', 'w'],
+  gradFunc: (dy, saved) => {
+    const d = firstDy(dy);
+    const [x, w] = saved;
+    return { x: () => tf.matMul(d, w, false, true), w: () => tf.matMul(x, d, true, false), b: () => tf.sum(d, 0) };
+  },
+});
+tf.registerGradient({
+  kernelName: EPG_GELU,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => ({ x: () => runKernel(EPG_GELU_GRAD, { x: saved[0], dy: firstDy(dy) })[0] }),
+});
+tf.registerGradient({
+  kernelName: EPG_LAYER_NORM,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dy, saved) => {
+    const [x, gamma, mean, rstd] = saved;
+    const [dx, dgamma, dbeta] = runKernel(EPG_LAYER_NORM_GRAD, { x, gamma, mean, rstd, dy: firstDy(dy) });
+    return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+  },
+});
+tf.registerGradient({
+  kernelName: EPG_ATTENTION,
+  inputsToSave: ['qkv'],
+  outputsToSave: [false, true],
+  gradFunc: (dy, saved, attrs) => ({
+    qkv: () => runKernel(EPG_ATTENTION_GRAD, { qkv: saved[0], p: saved[1], dy: firstDy(dy) }, { heads: attrs.heads as number })[0],
+  }),
+});
+
+tf.registerGradient({
+  kernelName: EPG_LN_MODULATE,
+  inputsToSave: ['x', 'gamma', 'beta', 'scale'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dy, saved) => {
+    const [x, gamma, beta, scale, mean, rstd] = saved;
+    const [dx, dgamma, dbeta, dscale, dshift] = runKernel(EPG_LN_MODULATE_GRAD, { x, gamma, beta, scale, mean, rstd, dy: firstDy(dy) });
+    return { x: () => dx, gamma: () => dgamma, beta: () => dbeta, scale: () => dscale, shift: () => dshift };
+  },
+});
+tf.registerGradient({
+  kernelName: EPG_GATED_RESIDUAL,
+  inputsToSave: ['gate', 'a'],
+  gradFunc: (dy, saved) => {
+    const d = firstDy(dy);
+    const [gate, a] = saved;
+    const [da, dgate] = runKernel(EPG_GATED_RESIDUAL_GRAD, { gate, a, dy: d });
+    return { x: () => tf.clone(d), a: () => da, gate: () => dgate };
+  },
+});
+
+/** Runs a fused kernel and returns its first output; the others (saved statistics) are freed here or kept by the tape. */
+function runFirst(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor {
+  return tf.tidy(() => runKernel(name, inputs, attrs)[0]);
+}
+
 /**
  * LayerNorm over the last axis (Ba et al. 2016): (x - mean) / sqrt(var + eps) · gamma + beta, with
  * the biased variance. gamma and beta are both given or both null (no affine part, as adaLN uses).
@@ -41,20 +111,7 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor | null, beta: tf.Tensor
     }
   }
   if (!useNative(x, gamma, beta)) return layerNormReference(x, gamma, beta, eps);
-  if (gamma && beta) {
-    const f = customOp(3, ([xi, g, b], save) => {
-      const [y, mean, rstd] = runKernel(EPG_LAYER_NORM, { x: xi, gamma: g, beta: b }, { eps });
-      save([xi, g, mean, rstd]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, gs, ms, rs] = saved;
-          return runKernel(EPG_LAYER_NORM_GRAD, { x: xs, gamma: gs, mean: ms, rstd: rs, dy });
-        },
-      };
-    });
-    return f(x, gamma, beta);
-  }
+  if (gamma && beta) return runFirst(EPG_LAYER_NORM, { x, gamma, beta }, { eps });
   const f = customOp(1, ([xi], save) => {
     const [y, mean, rstd] = runKernel(EPG_LAYER_NORM, { x: xi }, { eps });
     save([xi, mean, rstd]);
@@ -81,15 +138,7 @@ export function layerNormReference(x: tf.Tensor, gamma: tf.Tensor | null, beta: 
 /** Exact GELU, x · Φ(x) = 0.5 x (1 + erf(x / √2)) (Hendrycks & Gimpel 2016). */
 export function gelu(x: tf.Tensor): tf.Tensor {
   if (!useNative(x)) return geluReference(x);
-  const f = customOp(1, ([xi], save) => {
-    const [y] = runKernel(EPG_GELU, { x: xi });
-    save([xi]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runKernel(EPG_GELU_GRAD, { x: saved[0], dy })[0],
-    };
-  });
-  return f(x);
+  return runFirst(EPG_GELU, { x });
 }
 
 /** The unfused exact GELU: the fallback and the test reference. */
@@ -118,18 +167,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor | null): tf.Ten
     const x2 = tf.reshape(x, [-1, k]);
     if (!b) return tf.reshape(tf.matMul(x2, w as tf.Tensor2D), outShape);
     if (!useNative(x, w, b)) return tf.reshape(tf.add(tf.matMul(x2, w as tf.Tensor2D), b), outShape);
-    const f = customOp(3, ([xi, wi, bi], save) => {
-      const [y] = runKernel(EPG_LINEAR, { x: xi, w: wi, b: bi });
-      save([xi, wi]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, ws] = saved;
-          return [tf.matMul(dy, ws, false, true), tf.matMul(xs, dy, true, false), tf.sum(dy, 0)];
-        },
-      };
-    });
-    return tf.reshape(f(x2, w, b), outShape);
+    return tf.reshape(runKernel(EPG_LINEAR, { x: x2, w, b })[0], outShape);
   });
 }
 
@@ -164,15 +202,7 @@ function checkAttention(qkv: tf.Tensor, heads: number): [number, number, number]
 export function attention(qkv: tf.Tensor, heads: number): tf.Tensor {
   checkAttention(qkv, heads);
   if (!useNative(qkv)) return attentionReference(qkv, heads);
-  const f = customOp(1, ([q], save) => {
-    const [y, p] = runKernel(EPG_ATTENTION, { qkv: q }, { heads });
-    save([q, p]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runKernel(EPG_ATTENTION_GRAD, { qkv: saved[0], p: saved[1], dy }, { heads })[0],
-    };
-  });
-  return f(qkv);
+  return runFirst(EPG_ATTENTION, { qkv }, { heads });
 }
 
 /** The unfused attention (split, head transposes, matMul, softmax, matMul): fallback and test reference. */
@@ -186,6 +216,82 @@ export function attentionReference(qkv: tf.Tensor, heads: number): tf.Tensor {
     const o = tf.matMul(tf.softmax(scores, -1), v);
     return tf.reshape(tf.transpose(tf.reshape(o, [b, heads, t, dh]), [0, 2, 1, 3]), [b, t, d]);
   });
+}
+
+function checkPerSample(x: tf.Tensor, t: tf.Tensor, name: string, op: string): void {
+  const [b, , d] = x.shape as number[];
+  if (t.rank !== 2 || t.shape[0] !== b || t.shape[1] !== d) {
+    throw new Error(`${op}: ${name} has shape [${t.shape}] but x is [${x.shape}]: give one row per sample, [${b}, ${d}].`);
+  }
+}
+
+/**
+ * adaLN modulation of a LayerNorm (DiT, Peebles & Xie 2023): (LN(x)·γ + β) ⊙ (1 + scale) + shift,
+ * x [B, T, D], γ, β [D], scale and shift [B, D] (one row per sample, broadcast over the tokens).
+ * One native pass each way; elsewhere the composition `layerNormModulateReference`.
+ */
+export function layerNormModulate(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, eps: number): tf.Tensor {
+  if (x.rank !== 3) throw new Error(`layerNormModulate: x has shape [${x.shape}]: give [batch, tokens, width].`);
+  const d = x.shape[2];
+  for (const [name, p] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (p.rank !== 1 || p.shape[0] !== d) throw new Error(`layerNormModulate: ${name} has shape [${p.shape}] but x's last axis is ${d}: give a 1-D tensor of length ${d}.`);
+  }
+  checkPerSample(x, scale, 'scale', 'layerNormModulate');
+  checkPerSample(x, shift, 'shift', 'layerNormModulate');
+  if (!useNative(x, gamma, beta, scale, shift) || x.size === 0) return layerNormModulateReference(x, gamma, beta, scale, shift, eps);
+  return runFirst(EPG_LN_MODULATE, { x, gamma, beta, scale, shift }, { eps });
+}
+
+/** The unfused adaLN modulation (LayerNorm, then mul by 1 + scale and add shift over the token axis). */
+export function layerNormModulateReference(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, , d] = x.shape as number[];
+    const n = layerNormReference(x, gamma, beta, eps);
+    return tf.add(tf.mul(n, tf.add(tf.reshape(scale, [b, 1, d]), 1)), tf.reshape(shift, [b, 1, d]));
+  });
+}
+
+/**
+ * The gated residual of adaLN-Zero blocks: x + gate ⊙ a, x and a [B, T, D], gate [B, D] (one row
+ * per sample, broadcast over the tokens). One native pass each way; elsewhere the composition.
+ */
+export function gatedResidual(x: tf.Tensor, gate: tf.Tensor, a: tf.Tensor): tf.Tensor {
+  if (x.rank !== 3 || a.shape.join() !== x.shape.join()) throw new Error(`gatedResidual: x [${x.shape}] and a [${a.shape}] must both be [batch, tokens, width].`);
+  checkPerSample(x, gate, 'gate', 'gatedResidual');
+  if (!useNative(x, gate, a) || x.size === 0) return gatedResidualReference(x, gate, a);
+  return runFirst(EPG_GATED_RESIDUAL, { x, gate, a });
+}
+
+/** The unfused gated residual. */
+export function gatedResidualReference(x: tf.Tensor, gate: tf.Tensor, a: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.add(x, tf.mul(tf.reshape(gate, [x.shape[0], 1, x.shape[x.rank - 1]]), a)));
+}
+
+function perTensorInputs(ts: readonly tf.Tensor[]): tf.NamedTensorMap {
+  const inputs: tf.NamedTensorMap = {};
+  ts.forEach((t, i) => (inputs[`t${i}`] = t));
+  return inputs;
+}
+
+/**
+ * Σx² of each tensor, [n] (a training step's squared gradient norm is their sum). Natively one kernel
+ * call for the whole list (double accumulation); elsewhere tf.sum(tf.square(t)) per tensor. Not
+ * differentiable; returns a new tensor.
+ */
+export function sumSquaresEach(ts: readonly tf.Tensor[]): tf.Tensor1D {
+  if (ts.length === 0) return tf.zeros([0]) as tf.Tensor1D;
+  if (useNative(...ts)) return tf.engine().runKernel(EPG_PER_TENSOR, perTensorInputs(ts), { kind: 0 }) as tf.Tensor1D;
+  return tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.square(t)))) as tf.Tensor1D);
+}
+
+/**
+ * One value per tensor that is 0 exactly when all its elements are finite: natively the count of
+ * NaN/±∞ elements (one kernel call for the list), elsewhere Σ x·0 (0, or NaN). Not differentiable.
+ */
+export function nonFiniteEach(ts: readonly tf.Tensor[]): tf.Tensor1D {
+  if (ts.length === 0) return tf.zeros([0]) as tf.Tensor1D;
+  if (useNative(...ts)) return tf.engine().runKernel(EPG_PER_TENSOR, perTensorInputs(ts), { kind: 1 }) as tf.Tensor1D;
+  return tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.mul(t, 0)))) as tf.Tensor1D);
 }
 
 /** Hyper-parameters of one AdamW update; bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ are the bias corrections. */

@@ -14,10 +14,17 @@ export {
   linearReference,
   attention,
   attentionReference,
+  layerNormModulate,
+  layerNormModulateReference,
+  gatedResidual,
+  gatedResidualReference,
+  sumSquaresEach,
+  nonFiniteEach,
   adamwUpdate,
   adamwUpdateReference,
 } from './fused';
 export type { AdamWUpdateParams } from './fused';
 export { loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, AddonLoad } from './addon';
+export { poolStats, clearPool } from './pool';
 export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative } from './host-blas';

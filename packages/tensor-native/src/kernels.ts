@@ -4,6 +4,7 @@
  * wrapper then runs the stock kernel instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { attachPool, poolAlloc } from './pool';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon';
 
@@ -37,17 +38,17 @@ function size(shape: readonly number[]): number {
 
 /**
  * An output array without zero-filling: every native kernel writes each element it returns.
- * (A pool of reused blocks would also save the page faults of fresh memory, but N-API frees
- * external buffers only from a later event-loop turn, so a synchronous training loop would grow
- * without bound: measured, and dropped.)
+ * Recycled from tensors tfjs has released when the pool has one of this size (see pool.ts: the
+ * allocation is what made V8 run ~20 full GCs per training step). (A pool of N-API external buffers
+ * was tried first and dropped: N-API frees them only from a later event-loop turn, so a synchronous
+ * training loop grew without bound.)
  */
 export function alloc(n: number): Float32Array {
-  if (n === 0) return new Float32Array(0);
-  const buf = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(buf.buffer, buf.byteOffset, n);
+  return poolAlloc(n);
 }
 
-function out(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
+export function out(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
+  attachPool(backend);
   return backend.makeTensorInfo(shape, 'float32', values);
 }
 

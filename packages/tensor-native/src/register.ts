@@ -51,6 +51,18 @@ import {
   unaryKernel,
   type NativeKernel,
 } from './kernels';
+import {
+  EPG_GATED_RESIDUAL,
+  EPG_GATED_RESIDUAL_GRAD,
+  EPG_PER_TENSOR,
+  perTensorKernel,
+  EPG_LN_MODULATE,
+  EPG_LN_MODULATE_GRAD,
+  gatedResidualGradKernel,
+  gatedResidualKernel,
+  layerNormModulateGradKernel,
+  layerNormModulateKernel,
+} from './transformer';
 
 export interface NativeKernelsReport {
   /** True when the addon loaded and its kernels are registered for 'cpu'. */
@@ -117,6 +129,11 @@ const FUSED: Record<string, NativeKernel> = {
   [EPG_ATTENTION]: attentionKernel,
   [EPG_ATTENTION_GRAD]: attentionGradKernel,
   [EPG_ADAMW]: adamwKernel,
+  [EPG_LN_MODULATE]: layerNormModulateKernel,
+  [EPG_LN_MODULATE_GRAD]: layerNormModulateGradKernel,
+  [EPG_GATED_RESIDUAL]: gatedResidualKernel,
+  [EPG_GATED_RESIDUAL_GRAD]: gatedResidualGradKernel,
+  [EPG_PER_TENSOR]: perTensorKernel,
 };
 
 interface State {

@@ -16,6 +16,8 @@ export {
   gelu as fusedGelu,
   linear as fusedLinear,
   attention as fusedAttention,
+  layerNormModulate as fusedLayerNormModulate,
+  gatedResidual as fusedGatedResidual,
   nativeKernelsActive,
 } from '@epg/tensor-native';
 export { EpgError, epgError, isEpgError, toEpgError } from './errors';

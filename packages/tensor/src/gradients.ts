@@ -1,5 +1,6 @@
 /** Gradient utilities that tfjs lacks: stop-gradient, global-norm clipping, finiteness checks. */
 import * as tf from '@tensorflow/tfjs-core';
+import { sumSquaresEach } from '@epg/tensor-native';
 
 /**
  * Identity in the forward pass, zero gradient in the backward pass (PyTorch `.detach()`,
@@ -19,9 +20,9 @@ export type NamedTensors = Record<string, tf.Tensor>;
 /** sqrt(Σ‖g‖²) over all tensors, as a host number (NaN/Infinity propagate). */
 export function globalNorm(grads: NamedTensors): number {
   return tf.tidy(() => {
-    const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+    const parts = Object.values(grads);
     if (parts.length === 0) return 0;
-    return Math.sqrt(tf.addN(parts).dataSync()[0]);
+    return Math.sqrt(tf.sum(sumSquaresEach(parts)).dataSync()[0]);
   });
 }
 

@@ -11,6 +11,8 @@ export {
   gelu as fusedGelu,
   linear as fusedLinear,
   attention as fusedAttention,
+  layerNormModulate as fusedLayerNormModulate,
+  gatedResidual as fusedGatedResidual,
   registerNativeKernels,
   unregisterNativeKernels,
   nativeKernelsActive,

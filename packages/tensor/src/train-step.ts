@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
+import { sumSquaresEach } from '@epg/tensor-native';
 import { EpgError, epgError } from './errors';
 import type { ParameterStore } from './params';
 import type { AdamW } from './optim/adamw';
@@ -105,8 +106,8 @@ export function trainStep(store: ParameterStore, optimizer: AdamW, lossFn: () =>
   try {
     // One read for the total, every term and the squared gradient norm.
     const host = tf.tidy(() => {
-      const parts = Object.values(named).map((g) => tf.sum(tf.square(g)));
-      const sq = parts.length ? tf.addN(parts) : tf.scalar(0);
+      // Σ‖g‖² per tensor in one native call on cpu+native (two tfjs ops per tensor elsewhere).
+      const sq = tf.sum(sumSquaresEach(Object.values(named)));
       return tf.stack([tf.reshape(value, []), ...kept.map(([, t]) => tf.reshape(tf.cast(t, 'float32'), [])), sq]).dataSync();
     });
     const loss = host[0];

@@ -8,7 +8,7 @@
  * forward does), so intermediates are freed there.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedAttention, fusedGelu, fusedLayerNorm, fusedLinear, stopGradient } from '@epg/tensor';
+import { fusedAttention, fusedGatedResidual, fusedGelu, fusedLayerNorm, fusedLayerNormModulate, fusedLinear, stopGradient } from '@epg/tensor';
 
 /** PyTorch's LayerNorm/BatchNorm default ε (TF.js layers default to 1e-3: do not use those). */
 export const NORM_EPS = 1e-5;
@@ -25,6 +25,20 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
 /** LayerNorm over the last axis with biased variance, ε = 1e-5, affine [torch.nn.LayerNorm]. */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps = NORM_EPS): tf.Tensor {
   return fusedLayerNorm(x, weight, bias, eps);
+}
+
+/**
+ * adaLN modulation of a LayerNorm [EPG:rcm/vit.py `modulate(norm(x), shift, scale)`]:
+ * LN(x)·(1 + scale) + shift, x [B, T, D], shift and scale [B, D] (one row per sample). One native
+ * pass each way on the cpu backend with native kernels; the composition elsewhere.
+ */
+export function layerNormModulate(x: tf.Tensor3D, weight: tf.Tensor, bias: tf.Tensor, shift: tf.Tensor2D, scale: tf.Tensor2D, eps = NORM_EPS): tf.Tensor3D {
+  return fusedLayerNormModulate(x, weight, bias, scale, shift, eps) as tf.Tensor3D;
+}
+
+/** The adaLN-Zero gated residual x + gate·a, x and a [B, T, D], gate [B, D] (one row per sample). */
+export function gatedResidual(x: tf.Tensor3D, gate: tf.Tensor2D, a: tf.Tensor3D): tf.Tensor3D {
+  return fusedGatedResidual(x, gate, a) as tf.Tensor3D;
 }
 
 /** Exact GELU: x·Φ(x) = ½x(1 + erf(x/√2)) [torch.nn.GELU(approximate='none')]. */

@@ -28,6 +28,8 @@ import {
   silu,
   timestepEmbedding,
   unpatchify,
+  layerNormModulate,
+  gatedResidual,
 } from './layers';
 import {
   normalTensor,
@@ -347,22 +349,21 @@ export function decoderBlock(
   projMask: tf.Tensor | undefined,
 ): tf.Tensor3D {
   const g = (n: string) => store.get(`${p}.${n}`);
-  const [B, , d] = x.shape;
   if (skip) {
     x = linear(tf.concat([x, skip], 2), g('skip_linear.weight'), g('skip_linear.bias')) as tf.Tensor3D; // [B, T, d + D] → [B, T, d]
     x = layerNorm(x, g('skip_norm.weight'), g('skip_norm.bias')) as tf.Tensor3D; // [B, T, d]
   }
   const mods = linear(silu(cond), g('adaLN_modulation.1.weight'), g('adaLN_modulation.1.bias')); // [B, 6d]
-  const [shift1, scale1, gate1, shift2, scale2, gate2] = tf.split(mods, 6, 1).map((m) => m.reshape([B, 1, d])); // 6 × [B, 1, d]
-  const modulate = (h: tf.Tensor, shift: tf.Tensor, scale: tf.Tensor) => tf.add(tf.mul(h, tf.add(scale, 1)), shift);
-  const a = attention(modulate(layerNorm(x, g('norm1.weight'), g('norm1.bias')), shift1, scale1) as tf.Tensor3D, {
+  const [shift1, scale1, gate1, shift2, scale2, gate2] = tf.split(mods, 6, 1) as tf.Tensor2D[]; // 6 × [B, d]
+  // modulate(LN(x), shift, scale) and x + gate·block(·): one fused op each (the composition off the native path).
+  const a = attention(layerNormModulate(x, g('norm1.weight'), g('norm1.bias'), shift1, scale1), {
     qkv: g('attn.qkv.weight'),
     proj: g('attn.proj.weight'),
     projBias: g('attn.proj.bias'),
   }, heads, projMask); // [B, T, d]
-  const h = tf.add(x, tf.mul(gate1, a)); // [B, T, d]
-  const m = mlp(modulate(layerNorm(h, g('norm2.weight'), g('norm2.bias')), shift2, scale2), g('mlp.fc1.weight'), g('mlp.fc1.bias'), g('mlp.fc2.weight'), g('mlp.fc2.bias')); // [B, T, d]
-  return tf.add(h, tf.mul(gate2, m)) as tf.Tensor3D; // [B, T, d]
+  const h = gatedResidual(x, gate1, a); // [B, T, d]
+  const m = mlp(layerNormModulate(h, g('norm2.weight'), g('norm2.bias'), shift2, scale2), g('mlp.fc1.weight'), g('mlp.fc1.bias'), g('mlp.fc2.weight'), g('mlp.fc2.bias')) as tf.Tensor3D; // [B, T, d]
+  return gatedResidual(h, gate2, m); // [B, T, d]
 }
 
 /**

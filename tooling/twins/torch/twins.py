@@ -171,17 +171,73 @@ def x0_denoiser(net, x, sigma):
     return net(x * c_in[:, None, None, None], 250 * torch.log(sigma))
 
 
+def encoder_at(net, x, sigma):
+    """@epg/contracts encoderAt: c_in(σ)·x and the time value, then the encoder (+ projector): (cls, proj)."""
+    c_in = 1 / torch.sqrt(sigma ** 2 + SIGMA_DATA ** 2)
+    return net.forward_pretrain(x * c_in[:, None, None, None], 250 * torch.log(sigma))
+
+
+def boundary_denoiser(net, x, sigma, sigma_min):
+    """@epg/diffusion boundaryDenoiser: c_skip·x + c_out·F(c_in·x, τ) (c_skip(σ_min) = 1)."""
+    d = sigma - sigma_min
+    sd2 = SIGMA_DATA ** 2
+    c_skip = sd2 / (d * d + sd2)
+    c_out = d * SIGMA_DATA / torch.sqrt(sigma ** 2 + sd2)
+    c_in = 1 / torch.sqrt(sigma ** 2 + sd2)
+    f = net(x * c_in[:, None, None, None], 250 * torch.log(sigma))
+    return x * c_skip[:, None, None, None] + f * c_out[:, None, None, None]
+
+
+def nt_xent(q, k, tau):
+    """@epg/ssl ntXent: one direction, L2-normalised cosine logits / τ, positives on the diagonal ([B])."""
+    logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).t() / tau
+    return torch.logsumexp(logits, dim=1) - logits.diagonal()
+
+
+PROFILE = False
+
+
 def timed(fn, reps, warmup=2):
     for _ in range(warmup):
         fn()
+    if PROFILE:
+        return profiled(fn)
     c0, w0 = time.process_time(), time.perf_counter()
     for _ in range(reps):
         fn()
     return {"cpu": (time.process_time() - c0) / reps, "wall": (time.perf_counter() - w0) / reps}
 
 
+def profiled(fn):
+    """One call under torch.profiler: self CPU time per op (ms), biggest first (profile.ts prints it)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    c0, w0 = time.process_time(), time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        fn()
+    r = {"cpu": time.process_time() - c0, "wall": time.perf_counter() - w0}
+    ops = [{"name": e.key, "self_ms": e.self_cpu_time_total / 1000, "calls": e.count} for e in prof.key_averages()]
+    ops.sort(key=lambda o: -o["self_ms"])
+    gemm = []
+    for e in prof.key_averages(group_by_input_shape=True):
+        if e.key not in ("aten::mm", "aten::addmm", "aten::bmm"):
+            continue
+        shapes = [s for s in e.input_shapes if s]
+        if e.key == "aten::addmm":
+            shapes = shapes[1:]  # (bias, a, b)
+        a, b = shapes[0], shapes[1]
+        flop = 2 * a[-2] * a[-1] * b[-1] * (a[0] if len(a) == 3 else 1)
+        ms = e.self_cpu_time_total / 1000
+        gemm.append({"name": e.key, "shapes": f"{a}·{b}", "self_ms": ms, "calls": e.count, "gflops": flop * e.count / 1e6 / max(ms, 1e-9)})
+    gemm.sort(key=lambda o: -o["self_ms"])
+    r["profile"] = {"total_ms": sum(o["self_ms"] for o in ops), "ops": ops[:40], "gemm": gemm[:40]}
+    return r
+
+
 def main():
+    global PROFILE
     spec = json.loads(sys.argv[1])
+    PROFILE = bool(spec.get("profile", False))
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(0)
     cfg, batch, reps = spec["vit"], spec["batch"], spec.get("reps", 5)
@@ -213,6 +269,82 @@ def main():
                 loss = (((pred - x0) ** 2).mean(dim=(1, 2, 3)) * weight).mean()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), spec.get("clipNorm", 0.5))
+                opt.step()
+
+            out["results"][name] = timed(step, reps)
+        elif name == "pretrain-step":
+            # @epg/ssl Pretrainer.step, 'epg' config: 2 target projector passes (v1, v2 at σ0) and the
+            # online key w at σ_b without grad; in the tape the online projector passes on v1, v2 and
+            # the online [CLS] at σ_a; NT-Xent (τ 0.2) both ways + NT-Xent (τ(σ)) consistency; grad
+            # norm (trainStep reads it), AdamW (0.9, 0.999, wd 0.03 on all), target EMA 0.99.
+            online = ViT(cfg, with_decoder=False, with_projector=True).train()
+            target = ViT(cfg, with_decoder=False, with_projector=True).train()
+            target.load_state_dict(online.state_dict())
+            for p in target.parameters():
+                p.requires_grad_(False)
+            params = [p for p in online.parameters() if p.requires_grad]
+            opt = torch.optim.AdamW(params, lr=2e-4, betas=(0.9, 0.999), weight_decay=0.03)
+            x0, y1, y2 = (torch.randn(batch, s, s, c) for _ in range(3))
+            shift = s / 64
+            s0 = 0.002 * shift
+
+            def step():
+                sa = 0.5 + torch.rand(()).item()
+                sb = sa * 1.1
+                full = lambda v: torch.full((batch,), v)
+                eps = torch.randn(batch, s, s, c)
+                v1, v2, xa, xb = y1 + s0 * eps, y2 + s0 * eps, x0 + sa * eps, x0 + sb * eps
+                with torch.no_grad():
+                    k1 = encoder_at(target, v1, full(s0))[1]
+                    k2 = encoder_at(target, v2, full(s0))[1]
+                    w = encoder_at(online, xb, full(sb))[0]
+                opt.zero_grad(set_to_none=True)
+                q1 = encoder_at(online, v1, full(s0))[1]
+                q2 = encoder_at(online, v2, full(s0))[1]
+                u = encoder_at(online, xa, full(sa))[0]
+                loss = (nt_xent(q1, k2, 0.2) + nt_xent(q2, k1, 0.2) + nt_xent(u, w, 0.1)).mean()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, float("inf"))
+                opt.step()
+                with torch.no_grad():
+                    for pt, po in zip(target.parameters(), online.parameters()):
+                        pt.mul_(0.99).add_(po, alpha=0.01)
+
+            out["results"][name] = timed(step, reps)
+        elif name == "cm-step":
+            # @epg/consistency consistencyTrainStep, EPG config: (t, r) from ECT's lognormal, one ε;
+            # target f(x_r, r) and auxiliary key g(x₀) without grad; in the tape f(x_t, t), the ECT
+            # distance D / sg √(D + c²) weighted 1/(t − r), and NT-Xent (τ 0.1) of g(f(x_t, t)) against
+            # the key through the frozen encoder (eval mode, no parameter grads, grad to its input);
+            # grad norm, AdamW (0.9, 0.99, wd 0.03), no clip.
+            net = ViT(cfg, with_decoder=True, with_projector=False).train()
+            frozen = ViT(cfg, with_decoder=False, with_projector=True).eval()
+            for p in frozen.parameters():
+                p.requires_grad_(False)
+            params = list(net.parameters())
+            opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.03)
+            x0 = torch.randn(batch, s, s, c)
+            shift = s / 64
+            sigma_min = 0.002 * shift
+
+            def step():
+                t = torch.clamp(torch.exp(-0.4 + 1.6 * torch.randn(batch)), min=0.002) * shift
+                # ECT stage 0 (q^-s = 1, as @epg/consistency's first stageSteps steps): r = σ_min.
+                r = torch.clamp(t * (1 - (1 + 8 * torch.sigmoid(-t / shift))), min=0.002 * shift)
+                weight = torch.where(t > r, 1 / (t - r).clamp(min=1e-12), torch.zeros_like(t))
+                eps = torch.randn_like(x0)
+                xt, xr = x0 + eps * t[:, None, None, None], x0 + eps * r[:, None, None, None]
+                with torch.no_grad():
+                    tgt = boundary_denoiser(net, xr, r, sigma_min)
+                    key = encoder_at(frozen, x0, torch.full((batch,), sigma_min))[1]
+                opt.zero_grad(set_to_none=True)
+                pred = boundary_denoiser(net, xt, t, sigma_min)
+                sq = ((pred - tgt) ** 2).sum(dim=(1, 2, 3))
+                dist = sq / torch.sqrt(sq + 0.06 ** 2).detach()
+                consistency = (dist * weight).mean()
+                aux = nt_xent(encoder_at(frozen, pred, torch.full((batch,), sigma_min))[1], key, 0.1).mean()
+                (consistency + aux).backward()
+                torch.nn.utils.clip_grad_norm_(params, float("inf"))
                 opt.step()
 
             out["results"][name] = timed(step, reps)

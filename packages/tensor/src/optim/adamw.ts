@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { EpgError, epgError } from '../errors';
-import { adamwUpdate } from '@epg/tensor-native';
+import { adamwUpdate, nonFiniteEach } from '@epg/tensor-native';
 import type { ParamEntry, ParameterStore } from '../params';
 import { arraysEqual } from '../params';
 import type { NamedTensors } from '../gradients';
@@ -185,13 +185,10 @@ export class AdamW {
         });
         pending.push({ slot: s, ...next });
       }
-      // x·0 is 0 for finite x and NaN otherwise: one sum over everything, one read.
-      const probe = (x: tf.Tensor) => tf.sum(tf.mul(x, 0));
-      const finite = pending.length === 0 || Number.isFinite(tf.tidy(() => tf.addN(pending.flatMap((q) => [probe(q.p), probe(q.m), probe(q.v)])).dataSync()[0]));
-      if (!finite) {
-        const culprit = pending.find((q) => !Number.isFinite(tf.tidy(() => tf.addN([probe(q.p), probe(q.m), probe(q.v)]).dataSync()[0])));
-        return { applied: false, lr, nonFinite: culprit?.slot.entry.name ?? '?' };
-      }
+      // One flag per new p, m, v (0 = all finite; one native call on cpu+native), one read.
+      const flags = pending.length === 0 ? new Float32Array(0) : tf.tidy(() => nonFiniteEach(pending.flatMap((q) => [q.p, q.m, q.v])).dataSync());
+      const bad = flags.findIndex((f) => f !== 0);
+      if (bad >= 0) return { applied: false, lr, nonFinite: pending[Math.floor(bad / 3)].slot.entry.name };
       for (const q of pending) {
         q.slot.m.assign(q.m);
         q.slot.v.assign(q.v);

@@ -1,0 +1,341 @@
+/*
+ * Fused transformer-block kernels for @epg/tensor-native (the adaLN-Zero decoder blocks of @epg/vit):
+ *
+ *   layerNormModulate:  y = (LN(x)·γ + β) ⊙ (1 + scale_g) + shift_g      (DiT's modulate(norm(x)))
+ *   gatedResidual:      y = x + gate_g ⊙ a                               (DiT's x + gate·block(x))
+ *
+ * x, a, y are [rows, cols] with rows grouped by sample: row r belongs to group g = r / group_rows
+ * (the tokens of one image); scale, shift, gate are [groups, cols]. One pass forward, one backward,
+ * instead of tfjs's LayerNorm + add + mul + add (and their broadcast-reducing gradients).
+ * Registered on the addon's exports by epg_register_transformer (called from kernels.c's init).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <node_api.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && __GNUC__ >= 12
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define HOT
+#endif
+
+/*
+ * Forward. Saves mean and rstd per row (the LayerNorm statistics) for the backward pass.
+ * (Ba et al. 2016, biased variance as PyTorch; Peebles & Xie 2023, adaLN modulation.)
+ */
+HOT static void ln_modulate_fwd(const float *x, const float *gamma, const float *beta, const float *scale,
+                                const float *shift, float *y, float *mean_out, float *rstd_out, int64_t rows,
+                                int64_t cols, int64_t group_rows, float eps) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols;
+    const float *sc = scale + (r / group_rows) * cols, *sh = shift + (r / group_rows) * cols;
+    float *yr = y + r * cols;
+    float s = 0.0f;
+    for (int64_t c = 0; c < cols; c++) s += xr[c];
+    float mu = s / (float)cols;
+    float v = 0.0f;
+    for (int64_t c = 0; c < cols; c++) {
+      float d = xr[c] - mu;
+      v += d * d;
+    }
+    float rstd = 1.0f / sqrtf(v / (float)cols + eps);
+    for (int64_t c = 0; c < cols; c++) yr[c] = ((xr[c] - mu) * rstd * gamma[c] + beta[c]) * (1.0f + sc[c]) + sh[c];
+    mean_out[r] = mu;
+    rstd_out[r] = rstd;
+  }
+}
+
+/*
+ * Backward. With x̂ = (x − μ)·rstd, n = x̂·γ + β, dn = dy ⊙ (1 + scale_g):
+ *   dshift_g = Σ_{r∈g} dy,  dscale_g = Σ_{r∈g} dy ⊙ n,  dβ = Σ_r dn,  dγ = Σ_r dn ⊙ x̂,
+ *   dx = rstd·(dn·γ − mean(dn·γ) − x̂·mean(dn·γ ⊙ x̂)).
+ * dγ, dβ accumulate in double over all rows (acc: 2·cols); dscale/dshift per group in double (gacc: 2·cols).
+ */
+HOT static void ln_modulate_bwd(const float *x, const float *gamma, const float *beta, const float *scale,
+                                const float *mean, const float *rstd, const float *dy, float *dx, float *dgamma,
+                                float *dbeta, float *dscale, float *dshift, int64_t rows, int64_t cols,
+                                int64_t group_rows, double *acc, double *gacc, float *tmp) {
+  double *ag = acc, *ab = acc + cols, *gs = gacc, *gh = gacc + cols;
+  for (int64_t c = 0; c < 2 * cols; c++) acc[c] = 0.0;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t g = r / group_rows;
+    if (r % group_rows == 0) for (int64_t c = 0; c < 2 * cols; c++) gacc[c] = 0.0;
+    const float *xr = x + r * cols, *dr = dy + r * cols, *sc = scale + g * cols;
+    float *dxr = dx + r * cols;
+    float mu = mean[r], rs = rstd[r];
+    float sg = 0.0f, sgx = 0.0f;
+    for (int64_t c = 0; c < cols; c++) {
+      float xh = (xr[c] - mu) * rs;
+      float dn = dr[c] * (1.0f + sc[c]);
+      float dng = dn * gamma[c];
+      tmp[c] = xh;
+      tmp[cols + c] = dn;
+      sg += dng;
+      sgx += dng * xh;
+      gs[c] += (double)(dr[c] * (xh * gamma[c] + beta[c]));
+      gh[c] += (double)dr[c];
+      ag[c] += (double)(dn * xh);
+      ab[c] += (double)dn;
+    }
+    float mg = sg / (float)cols, mgx = sgx / (float)cols;
+    for (int64_t c = 0; c < cols; c++) dxr[c] = rs * (tmp[cols + c] * gamma[c] - mg - tmp[c] * mgx);
+    if (r % group_rows == group_rows - 1 || r == rows - 1) {
+      for (int64_t c = 0; c < cols; c++) {
+        dscale[g * cols + c] = (float)gs[c];
+        dshift[g * cols + c] = (float)gh[c];
+      }
+    }
+  }
+  for (int64_t c = 0; c < cols; c++) {
+    dgamma[c] = (float)ag[c];
+    dbeta[c] = (float)ab[c];
+  }
+}
+
+/* y = x + gate_g ⊙ a. */
+HOT static void gated_residual_fwd(const float *x, const float *gate, const float *a, float *y, int64_t rows,
+                                   int64_t cols, int64_t group_rows) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols, *ar = a + r * cols, *gr = gate + (r / group_rows) * cols;
+    float *yr = y + r * cols;
+    for (int64_t c = 0; c < cols; c++) yr[c] = xr[c] + gr[c] * ar[c];
+  }
+}
+
+/* da = dy ⊙ gate_g, dgate_g = Σ_{r∈g} dy ⊙ a (double per group: gacc, cols). dx = dy needs no pass. */
+HOT static void gated_residual_bwd(const float *gate, const float *a, const float *dy, float *da, float *dgate,
+                                   int64_t rows, int64_t cols, int64_t group_rows, double *gacc) {
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t g = r / group_rows;
+    if (r % group_rows == 0) for (int64_t c = 0; c < cols; c++) gacc[c] = 0.0;
+    const float *ar = a + r * cols, *dr = dy + r * cols, *gr = gate + g * cols;
+    float *dar = da + r * cols;
+    for (int64_t c = 0; c < cols; c++) {
+      dar[c] = dr[c] * gr[c];
+      gacc[c] += (double)(dr[c] * ar[c]);
+    }
+    if (r % group_rows == group_rows - 1 || r == rows - 1)
+      for (int64_t c = 0; c < cols; c++) dgate[g * cols + c] = (float)gacc[c];
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Training-step helpers over many tensors at once (one kernel call instead of two per tensor).   */
+
+/* Σ x² in double, 8 lanes so that the loop pipelines. */
+HOT static double sum_squares(const float *x, int64_t n) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) s[l] += (double)x[i + l] * (double)x[i + l];
+  double t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; i++) t += (double)x[i] * (double)x[i];
+  return t;
+}
+
+/* Number of NaN or ±∞ elements. */
+HOT static int64_t count_non_finite(const float *x, int64_t n) {
+  int64_t c = 0;
+  for (int64_t i = 0; i < n; i++) c += !(fabsf(x[i]) <= 3.40282347e38f);
+  return c;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* N-API glue (the helpers of kernels.c are file-local there; the few needed are repeated).    */
+
+static int tf_get_f32(napi_env env, napi_value v, float **data, size_t *len) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (t == napi_null || t == napi_undefined) {
+    *data = NULL;
+    *len = 0;
+    return 1;
+  }
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) return 0;
+  napi_typedarray_type tt;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok || tt != napi_float32_array) return 0;
+  *data = (float *)p;
+  return 1;
+}
+
+static int64_t tf_get_i64(napi_env env, napi_value v) {
+  int64_t r = 0;
+  napi_get_value_int64(env, v, &r);
+  return r;
+}
+
+#define TF_ARGS(N)                                                                 \
+  size_t argc = N;                                                                 \
+  napi_value argv[N];                                                              \
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < N) { \
+    napi_throw_error(env, NULL, "epg_tensor_native: expected " #N " arguments");    \
+    return NULL;                                                                   \
+  }
+
+#define TF_F32(i, name, lenname)                                                                   \
+  float *name;                                                                                     \
+  size_t lenname;                                                                                  \
+  if (!tf_get_f32(env, argv[i], &name, &lenname) || name == NULL) {                                \
+    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float32Array"); \
+    return NULL;                                                                                   \
+  }
+
+#define TF_NEED(cond)                                                                    \
+  if (!(cond)) {                                                                         \
+    napi_throw_range_error(env, NULL, "epg_tensor_native: size check failed: " #cond); \
+    return NULL;                                                                         \
+  }
+
+/* Common size checks: rows = groups·group_rows, x-like arrays rows·cols, per-group arrays groups·cols. */
+#define TF_GROUPS(rows, cols, group_rows)                                      \
+  TF_NEED((rows) >= 0 && (cols) >= 1 && (group_rows) >= 1 && (rows) % (group_rows) == 0); \
+  int64_t groups = (rows) / (group_rows);
+
+/* layerNormModulate(x, gamma, beta, scale, shift, y, mean, rstd, rows, cols, groupRows, eps) */
+static napi_value js_ln_modulate(napi_env env, napi_callback_info info) {
+  TF_ARGS(12);
+  TF_F32(0, x, lenX);
+  TF_F32(1, gamma, lenG);
+  TF_F32(2, beta, lenB);
+  TF_F32(3, scale, lenS);
+  TF_F32(4, shift, lenH);
+  TF_F32(5, y, lenY);
+  TF_F32(6, mean, lenM);
+  TF_F32(7, rstd, lenR);
+  int64_t rows = tf_get_i64(env, argv[8]), cols = tf_get_i64(env, argv[9]), group_rows = tf_get_i64(env, argv[10]);
+  double eps = 0;
+  napi_get_value_double(env, argv[11], &eps);
+  TF_GROUPS(rows, cols, group_rows);
+  TF_NEED((int64_t)lenX == rows * cols && (int64_t)lenY == rows * cols && (int64_t)lenM == rows && (int64_t)lenR == rows);
+  TF_NEED((int64_t)lenG == cols && (int64_t)lenB == cols && (int64_t)lenS == groups * cols && (int64_t)lenH == groups * cols);
+  ln_modulate_fwd(x, gamma, beta, scale, shift, y, mean, rstd, rows, cols, group_rows, (float)eps);
+  return NULL;
+}
+
+/* layerNormModulateGrad(x, gamma, beta, scale, mean, rstd, dy, dx, dgamma, dbeta, dscale, dshift, rows, cols, groupRows) */
+static napi_value js_ln_modulate_grad(napi_env env, napi_callback_info info) {
+  TF_ARGS(15);
+  TF_F32(0, x, lenX);
+  TF_F32(1, gamma, lenG);
+  TF_F32(2, beta, lenB);
+  TF_F32(3, scale, lenS);
+  TF_F32(4, mean, lenM);
+  TF_F32(5, rstd, lenR);
+  TF_F32(6, dy, lenD);
+  TF_F32(7, dx, lenDx);
+  TF_F32(8, dgamma, lenDg);
+  TF_F32(9, dbeta, lenDb);
+  TF_F32(10, dscale, lenDs);
+  TF_F32(11, dshift, lenDh);
+  int64_t rows = tf_get_i64(env, argv[12]), cols = tf_get_i64(env, argv[13]), group_rows = tf_get_i64(env, argv[14]);
+  TF_GROUPS(rows, cols, group_rows);
+  TF_NEED((int64_t)lenX == rows * cols && (int64_t)lenD == rows * cols && (int64_t)lenDx == rows * cols);
+  TF_NEED((int64_t)lenM == rows && (int64_t)lenR == rows && (int64_t)lenG == cols && (int64_t)lenB == cols);
+  TF_NEED((int64_t)lenDg == cols && (int64_t)lenDb == cols);
+  TF_NEED((int64_t)lenS == groups * cols && (int64_t)lenDs == groups * cols && (int64_t)lenDh == groups * cols);
+  double *acc = (double *)malloc((size_t)(4 * cols) * sizeof(double));
+  float *tmp = (float *)malloc((size_t)(2 * cols) * sizeof(float));
+  if (!acc || !tmp) {
+    free(acc);
+    free(tmp);
+    napi_throw_error(env, NULL, "epg_tensor_native: out of memory");
+    return NULL;
+  }
+  ln_modulate_bwd(x, gamma, beta, scale, mean, rstd, dy, dx, dgamma, dbeta, dscale, dshift, rows, cols, group_rows, acc,
+                  acc + 2 * cols, tmp);
+  free(acc);
+  free(tmp);
+  return NULL;
+}
+
+/* gatedResidual(x, gate, a, y, rows, cols, groupRows) */
+static napi_value js_gated_residual(napi_env env, napi_callback_info info) {
+  TF_ARGS(7);
+  TF_F32(0, x, lenX);
+  TF_F32(1, gate, lenG);
+  TF_F32(2, a, lenA);
+  TF_F32(3, y, lenY);
+  int64_t rows = tf_get_i64(env, argv[4]), cols = tf_get_i64(env, argv[5]), group_rows = tf_get_i64(env, argv[6]);
+  TF_GROUPS(rows, cols, group_rows);
+  TF_NEED((int64_t)lenX == rows * cols && (int64_t)lenA == rows * cols && (int64_t)lenY == rows * cols);
+  TF_NEED((int64_t)lenG == groups * cols);
+  gated_residual_fwd(x, gate, a, y, rows, cols, group_rows);
+  return NULL;
+}
+
+/* gatedResidualGrad(gate, a, dy, da, dgate, rows, cols, groupRows) */
+static napi_value js_gated_residual_grad(napi_env env, napi_callback_info info) {
+  TF_ARGS(8);
+  TF_F32(0, gate, lenG);
+  TF_F32(1, a, lenA);
+  TF_F32(2, dy, lenD);
+  TF_F32(3, da, lenDa);
+  TF_F32(4, dgate, lenDg);
+  int64_t rows = tf_get_i64(env, argv[5]), cols = tf_get_i64(env, argv[6]), group_rows = tf_get_i64(env, argv[7]);
+  TF_GROUPS(rows, cols, group_rows);
+  TF_NEED((int64_t)lenA == rows * cols && (int64_t)lenD == rows * cols && (int64_t)lenDa == rows * cols);
+  TF_NEED((int64_t)lenG == groups * cols && (int64_t)lenDg == groups * cols);
+  double *gacc = (double *)malloc((size_t)cols * sizeof(double));
+  if (!gacc) {
+    napi_throw_error(env, NULL, "epg_tensor_native: out of memory");
+    return NULL;
+  }
+  gated_residual_bwd(gate, a, dy, da, dgate, rows, cols, group_rows, gacc);
+  free(gacc);
+  return NULL;
+}
+
+/* perTensor(kind, list: Float32Array[], out: Float64Array): kind 0 = Σx², 1 = count of non-finite. */
+static napi_value js_per_tensor(napi_env env, napi_callback_info info) {
+  TF_ARGS(3);
+  int64_t kind = tf_get_i64(env, argv[0]);
+  uint32_t n = 0;
+  bool is_array = false;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array || napi_get_array_length(env, argv[1], &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor needs an array of Float32Arrays");
+    return NULL;
+  }
+  napi_typedarray_type tt;
+  size_t lenO = 0;
+  void *po;
+  napi_value ab;
+  size_t off;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[2], &is_ta);
+  if (!is_ta || napi_get_typedarray_info(env, argv[2], &tt, &lenO, &po, &ab, &off) != napi_ok || tt != napi_float64_array) {
+    napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor output must be a Float64Array");
+    return NULL;
+  }
+  TF_NEED(lenO >= n && (kind == 0 || kind == 1));
+  double *o = (double *)po;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    float *x;
+    size_t len;
+    if (napi_get_element(env, argv[1], i, &el) != napi_ok || !tf_get_f32(env, el, &x, &len) || (x == NULL && len != 0)) {
+      napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor list entries must be Float32Arrays");
+      return NULL;
+    }
+    o[i] = kind == 0 ? sum_squares(x, (int64_t)len) : (double)count_non_finite(x, (int64_t)len);
+  }
+  return NULL;
+}
+
+napi_status epg_register_transformer(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"layerNormModulate", NULL, js_ln_modulate, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormModulateGrad", NULL, js_ln_modulate_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"gatedResidual", NULL, js_gated_residual, NULL, NULL, NULL, napi_default, NULL},
+      {"gatedResidualGrad", NULL, js_gated_residual_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"perTensor", NULL, js_per_tensor, NULL, NULL, NULL, napi_default, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
