@@ -1245,6 +1245,8 @@ static napi_value js_blas_config(napi_env env, napi_callback_info info) {
   return r;
 }
 
+napi_value epg_conv_extra_init(napi_env env, napi_value exports); /* conv_extra.c */
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL},
@@ -1272,6 +1274,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"blasConfig", NULL, js_blas_config, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (!epg_conv_extra_init(env, exports)) return NULL;
   return exports;
 }
 

@@ -18,6 +18,8 @@ export {
   adamwUpdateReference,
 } from './fused';
 export type { AdamWUpdateParams } from './fused';
+export { batchNorm, batchNormTrainReference, batchNormInferenceReference } from './batchnorm';
+export type { BatchNormOptions, BatchNormResult } from './batchnorm';
 export { loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, AddonLoad } from './addon';
 export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative } from './host-blas';

@@ -51,6 +51,7 @@ import {
   unaryKernel,
   type NativeKernel,
 } from './kernels';
+import { CONV_EXTRA_FUSED, CONV_EXTRA_OVERRIDES } from './conv-extra';
 
 export interface NativeKernelsReport {
   /** True when the addon loaded and its kernels are registered for 'cpu'. */
@@ -102,6 +103,7 @@ function overrides(): Record<string, NativeKernel> {
   };
   for (const [name, op] of Object.entries(BINARY_OPS)) table[name] = binaryKernel(op);
   for (const [name, op] of Object.entries(UNARY_OPS)) table[name] = unaryKernel(op);
+  Object.assign(table, CONV_EXTRA_OVERRIDES);
   return table;
 }
 
@@ -117,6 +119,7 @@ const FUSED: Record<string, NativeKernel> = {
   [EPG_ATTENTION]: attentionKernel,
   [EPG_ATTENTION_GRAD]: attentionGradKernel,
   [EPG_ADAMW]: adamwKernel,
+  ...CONV_EXTRA_FUSED,
 };
 
 interface State {

@@ -16,6 +16,7 @@ export {
   gelu as fusedGelu,
   linear as fusedLinear,
   attention as fusedAttention,
+  batchNorm as fusedBatchNorm,
   nativeKernelsActive,
 } from '@epg/tensor-native';
 export { EpgError, epgError, isEpgError, toEpgError } from './errors';

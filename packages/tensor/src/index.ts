@@ -11,6 +11,7 @@ export {
   gelu as fusedGelu,
   linear as fusedLinear,
   attention as fusedAttention,
+  batchNorm as fusedBatchNorm,
   registerNativeKernels,
   unregisterNativeKernels,
   nativeKernelsActive,
