@@ -233,6 +233,21 @@ HOT_X static void max_pool_bwd_tiled(const float *x, const float *y, const float
   }
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Float64 LAPACK on host arrays, for the Fréchet distance at d = 2048: pivoted Cholesky         */
+/* (dpstrf) and symmetric eigenvalues (dsyevd, no vectors). OpenBLAS ships LAPACK; the symbols  */
+/* are weak so that a BLAS without LAPACK still links, and lapackAvailable() then says no (the  */
+/* JS side keeps its own implementation). Fortran ABI: hidden string lengths passed explicitly. */
+
+extern void dpstrf_(const char *uplo, const int *n, double *a, const int *lda, int *piv, int *rank, const double *tol,
+                    double *work, int *info, size_t uplo_len) __attribute__((weak));
+extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
+                    const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len, size_t uplo_len)
+    __attribute__((weak));
+
+static int lapack_ok(void) { return dpstrf_ != NULL && dsyevd_ != NULL; }
+
 /* ------------------------------------------------------------------------------------------ */
 /* N-API glue.                                                                                */
 
@@ -427,6 +442,87 @@ static napi_value js_max_pool_grad_tiled(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+
+static int x_f64arr(napi_env env, napi_value v, double **data, size_t *len) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) return 0;
+  napi_typedarray_type tt;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok || tt != napi_float64_array) return 0;
+  *data = (double *)p;
+  return 1;
+}
+
+static napi_value js_lapack_available(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  XCHECK(napi_get_boolean(env, lapack_ok(), &r));
+  return r;
+}
+
+/*
+ * pivotedCholeskyF64(a, n, piv): dpstrf with uplo 'L' and LAPACK's default tolerance on the
+ * symmetric n×n a (row-major = column-major for a symmetric matrix), overwritten: its row-major
+ * upper triangle then holds the factor transposed. piv (Int32Array n) gets the 1-based pivots.
+ * Returns the numerical rank.
+ */
+static napi_value js_pivoted_cholesky_f64(napi_env env, napi_callback_info info) {
+  XARGS(3);
+  double *a;
+  size_t na, npiv;
+  int32_t *piv;
+  bool is_ta = false;
+  napi_typedarray_type tt;
+  void *pp;
+  napi_value ab;
+  size_t off;
+  if (!x_f64arr(env, argv[0], &a, &na)) { napi_throw_type_error(env, NULL, "epg_tensor_native: argument 0 must be a Float64Array"); return NULL; }
+  int n = (int)x_i64(env, argv[1]);
+  napi_is_typedarray(env, argv[2], &is_ta);
+  if (!is_ta || napi_get_typedarray_info(env, argv[2], &tt, &npiv, &pp, &ab, &off) != napi_ok || tt != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "epg_tensor_native: argument 2 must be an Int32Array");
+    return NULL;
+  }
+  piv = (int32_t *)pp;
+  XNEED(n >= 1 && na == (size_t)n * (size_t)n && npiv == (size_t)n);
+  if (!lapack_ok()) { napi_throw_error(env, NULL, "epg_tensor_native: this BLAS has no LAPACK (dpstrf)"); return NULL; }
+  double *work = (double *)malloc((size_t)(2 * n) * sizeof(double));
+  if (!work) { napi_throw_error(env, NULL, "epg_tensor_native: out of memory"); return NULL; }
+  int rank = 0, info_ = 0;
+  double tol = -1.0;
+  dpstrf_("L", &n, a, &n, (int *)piv, &rank, &tol, work, &info_, 1);
+  free(work);
+  XNEED(info_ >= 0);
+  napi_value r;
+  XCHECK(napi_create_int32(env, rank, &r));
+  return r;
+}
+
+/* symmetricEigenvaluesF64(a, n, w): eigenvalues (ascending) of the symmetric n×n a into w; a is destroyed. */
+static napi_value js_symmetric_eigenvalues_f64(napi_env env, napi_callback_info info) {
+  XARGS(3);
+  double *a, *w;
+  size_t na, nw;
+  if (!x_f64arr(env, argv[0], &a, &na) || !x_f64arr(env, argv[2], &w, &nw)) {
+    napi_throw_type_error(env, NULL, "epg_tensor_native: arguments 0 and 2 must be Float64Arrays");
+    return NULL;
+  }
+  int n = (int)x_i64(env, argv[1]);
+  XNEED(n >= 1 && na == (size_t)n * (size_t)n && nw == (size_t)n);
+  if (!lapack_ok()) { napi_throw_error(env, NULL, "epg_tensor_native: this BLAS has no LAPACK (dsyevd)"); return NULL; }
+  int lwork = 2 * n + 1, liwork = 1, info_ = 0;
+  double *work = (double *)malloc((size_t)lwork * sizeof(double));
+  int iwork[1];
+  if (!work) { napi_throw_error(env, NULL, "epg_tensor_native: out of memory"); return NULL; }
+  dsyevd_("N", "L", &n, a, &n, w, work, &lwork, iwork, &liwork, &info_, 1, 1);
+  free(work);
+  if (info_ != 0) { napi_throw_error(env, NULL, "epg_tensor_native: dsyevd did not converge"); return NULL; }
+  return NULL;
+}
+
 /* Adds this file's functions to the addon's exports (called from kernels.c's init). */
 napi_value epg_conv_extra_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -436,6 +532,9 @@ napi_value epg_conv_extra_init(napi_env env, napi_value exports) {
       {"convDirect", NULL, js_conv_direct, NULL, NULL, NULL, napi_default, NULL},
       {"convDirectBackpropFilter", NULL, js_conv_direct_bwd_filter, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGradTiled", NULL, js_max_pool_grad_tiled, NULL, NULL, NULL, napi_default, NULL},
+      {"lapackAvailable", NULL, js_lapack_available, NULL, NULL, NULL, napi_default, NULL},
+      {"pivotedCholeskyF64", NULL, js_pivoted_cholesky_f64, NULL, NULL, NULL, napi_default, NULL},
+      {"symmetricEigenvaluesF64", NULL, js_symmetric_eigenvalues_f64, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -23,3 +23,4 @@ export type { BatchNormOptions, BatchNormResult } from './batchnorm';
 export { loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, AddonLoad } from './addon';
 export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative } from './host-blas';
+export { pivotedCholeskyF64, symmetricEigenvaluesF64, hostLapackNative } from './host-lapack';
