@@ -16,7 +16,7 @@
  * explicitly (wasm's matMul with transposeA/B runs ≈ 10× slower than the plain one, §7).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { EpgError, ParameterStore, RandomStream, fusedBatchNorm, nativeKernelsActive, stopGradient, truncatedNormalTensor } from '@epg/tensor';
+import { EpgError, ParameterStore, RandomStream, fusedBatchNorm, fusedLinear, nativeKernelsActive, stopGradient, truncatedNormalTensor } from '@epg/tensor';
 
 export const DOMAIN_INPUT_SIZE = 28;
 export const DOMAIN_FEATURE_DIM = 128;
@@ -51,6 +51,15 @@ const matMulPlain = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
     ],
   };
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * x · w + b. With native cpu kernels: one GEMM with the bias folded in (@epg/tensor's fusedLinear),
+ * whose gradient GEMMs take transposed operands directly; elsewhere matMulPlain (explicit transposes).
+ */
+function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  if (nativeKernelsActive()) return fusedLinear(x, w, b) as tf.Tensor2D;
+  return tf.add(matMulPlain(x, w as tf.Tensor2D), b) as tf.Tensor2D;
+}
 
 /**
  * Kernel gradient of a stride-1 'same' convolution, as one forward convolution with batch and
@@ -218,8 +227,8 @@ export function domainClassifierForward(store: ParameterStore, x: tf.Tensor4D): 
   y = batchNormRelu(store, 'bn2', maxPool2(convSame(y, p('conv2.kernel')))); // [B, 7, 7, 64]
   y = batchNormRelu(store, 'bn3', convSame(y, p('conv3.kernel'))); // [B, 7, 7, 128]
   const flat = tf.reshape(y, [x.shape[0], 7 * 7 * 128]) as tf.Tensor2D;
-  const features = tf.add(matMulPlain(flat, p('fc1.kernel') as tf.Tensor2D), p('fc1.bias')) as tf.Tensor2D;
-  const logits = tf.add(matMulPlain(tf.relu(features), p('fc2.kernel') as tf.Tensor2D), p('fc2.bias')) as tf.Tensor2D;
+  const features = dense(flat, p('fc1.kernel'), p('fc1.bias')); // [B, 128]
+  const logits = dense(tf.relu(features), p('fc2.kernel'), p('fc2.bias')); // [B, 10]
   return { features, logits };
 }
 

@@ -456,6 +456,16 @@ static int x_f64arr(napi_env env, napi_value v, double **data, size_t *len) {
   return 1;
 }
 
+extern int openblas_get_num_threads(void);
+
+/* blasThreads(): OpenBLAS's thread count now in force (setThreads in kernels.c changes it). */
+static napi_value js_blas_threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  XCHECK(napi_create_int32(env, openblas_get_num_threads(), &r));
+  return r;
+}
+
 static napi_value js_lapack_available(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value r;
@@ -532,6 +542,7 @@ napi_value epg_conv_extra_init(napi_env env, napi_value exports) {
       {"convDirect", NULL, js_conv_direct, NULL, NULL, NULL, napi_default, NULL},
       {"convDirectBackpropFilter", NULL, js_conv_direct_bwd_filter, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGradTiled", NULL, js_max_pool_grad_tiled, NULL, NULL, NULL, napi_default, NULL},
+      {"blasThreads", NULL, js_blas_threads, NULL, NULL, NULL, napi_default, NULL},
       {"lapackAvailable", NULL, js_lapack_available, NULL, NULL, NULL, napi_default, NULL},
       {"pivotedCholeskyF64", NULL, js_pivoted_cholesky_f64, NULL, NULL, NULL, napi_default, NULL},
       {"symmetricEigenvaluesF64", NULL, js_symmetric_eigenvalues_f64, NULL, NULL, NULL, napi_default, NULL},

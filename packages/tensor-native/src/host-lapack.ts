@@ -5,7 +5,8 @@
  * caller (@epg/metrics' linalg.ts) then runs its own JS implementation, the reference the tests
  * compare these with.
  */
-import { loadAddon } from './addon';
+import { loadAddon, type NativeAddon } from './addon';
+import { withHostThreads } from './host-threads';
 
 interface LapackAddon {
   lapackAvailable(): boolean;
@@ -38,7 +39,7 @@ export function pivotedCholeskyF64(a: Float64Array, n: number): { factor: Float6
   if (!lp) return undefined;
   const work = a.slice();
   const piv = new Int32Array(n);
-  const rank = lp.pivotedCholeskyF64(work, n, piv);
+  const rank = withHostThreads(lp as unknown as NativeAddon, (n * n * n) / 3, () => lp.pivotedCholeskyF64(work, n, piv));
   // the row-major upper triangle of `work` holds Gᵀ: G[i, m] = work[m·n + i] for i ≥ m, m < rank
   const factor = new Float64Array(n * n);
   for (let m = 0; m < rank; m++) {
@@ -56,6 +57,7 @@ export function symmetricEigenvaluesF64(a: Float64Array, n: number): Float64Arra
   const lp = lapack();
   if (!lp) return undefined;
   const w = new Float64Array(n);
-  lp.symmetricEigenvaluesF64(a.slice(), n, w);
+  const copy = a.slice();
+  withHostThreads(lp as unknown as NativeAddon, (4 * n * n * n) / 3, () => lp.symmetricEigenvaluesF64(copy, n, w));
   return w;
 }
