@@ -1,10 +1,10 @@
 /**
  * BLAS threads for the large float64 host computations (KID's Gram matrices, covariances, FID's
- * LAPACK calls). The tfjs kernels run with the thread count set at registration (1 by default:
- * best for whole training steps); a product of a few GFLOP gains from every core instead.
- * EPG_HOST_BLAS_THREADS sets the count (default: the cores this process may use, at most 4).
+ * LAPACK calls), set around each large call and restored after it, so the tfjs kernels keep the
+ * count set at registration. EPG_HOST_BLAS_THREADS sets it (default 1: on the shared 2-core machine
+ * of docs/performance.md a second thread cost CPU time and gained no wall time; on an idle
+ * multi-core machine more threads shorten KID and FID at d = 2048 in wall time).
  */
-import { availableParallelism } from 'node:os';
 import type { NativeAddon } from './addon';
 
 /** Multiply-adds below which the thread count is left alone (threads cost more than they save). */
@@ -17,7 +17,7 @@ export function hostBlasThreads(): number {
     if (!Number.isInteger(n) || n < 1) throw new Error(`EPG_HOST_BLAS_THREADS=${env} is not a thread count: use a whole number >= 1, or unset it.`);
     return n;
   }
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return 1;
 }
 
 /** Runs fn with hostBlasThreads() OpenBLAS threads when `work` (multiply-adds) is large, then restores the count. */
