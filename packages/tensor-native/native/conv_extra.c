@@ -2,8 +2,9 @@
  * Convolution-side extras for @epg/tensor-native (issue 15, round 2): fused BatchNorm (+ ReLU) over
  * the channel axis of NHWC activations, forward and gradient; a direct convolution and filter
  * gradient for filters with a short reduction (KH·KW·C small, e.g. a 1-channel first layer, where
- * im2col + GEMM with K = 9 runs at a few GFLOP/s); and a max-pool gradient for non-overlapping
- * windows (stride = window, the common 2×2/2 pool) that writes every dx element once.
+ * im2col + GEMM with K = 9 runs at a few GFLOP/s); a max-pool gradient for non-overlapping
+ * windows (stride = window, the common 2×2/2 pool) that writes every dx element once; bilinear
+ * resize (Inception's 32 → 299 input); float64 LAPACK for the Fréchet distance.
  *
  * Same conventions as kernels.c: every array is caller-allocated, nothing is returned. Registered
  * into the addon's exports by epg_conv_extra_init, which kernels.c's init calls.
@@ -233,6 +234,54 @@ HOT_X static void max_pool_bwd_tiled(const float *x, const float *y, const float
   }
 }
 
+
+
+/*
+ * Bilinear resize of NHWC images, tfjs's ResizeBilinear cpu kernel exactly: source coordinates and
+ * interpolation weights in double, as its JS does, so the results agree bit for bit.
+ */
+static void resize_bilinear(const float *x, float *y, int64_t B, int64_t H, int64_t W, int64_t C, int64_t NH,
+                            int64_t NW, int align_corners, int half_pixel) {
+  double in_h = (align_corners && NH > 1) ? (double)(H - 1) : (double)H;
+  double in_w = (align_corners && NW > 1) ? (double)(W - 1) : (double)W;
+  double out_h = (align_corners && NH > 1) ? (double)(NH - 1) : (double)NH;
+  double out_w = (align_corners && NW > 1) ? (double)(NW - 1) : (double)NW;
+  double rr = in_h / out_h, cr = in_w / out_w;
+  int64_t *c0 = (int64_t *)malloc((size_t)(2 * NW) * sizeof(int64_t));
+  double *cf = (double *)malloc((size_t)NW * sizeof(double));
+  if (!c0 || !cf) { free(c0); free(cf); return; }
+  int64_t *c1 = c0 + NW;
+  for (int64_t c = 0; c < NW; c++) {
+    double f = half_pixel ? cr * ((double)c + 0.5) - 0.5 : cr * (double)c;
+    double fl = floor(f);
+    int64_t lo = fl > 0 ? (int64_t)fl : 0;
+    int64_t hi = (int64_t)ceil(f);
+    if (hi > W - 1) hi = W - 1;
+    c0[c] = lo * C, c1[c] = hi * C, cf[c] = f - (double)lo;
+  }
+  float *o = y;
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t r = 0; r < NH; r++) {
+      double f = half_pixel ? rr * ((double)r + 0.5) - 0.5 : rr * (double)r;
+      double fl = floor(f);
+      int64_t lo = fl > 0 ? (int64_t)fl : 0;
+      int64_t hi = (int64_t)ceil(f);
+      if (hi > H - 1) hi = H - 1;
+      double rf = f - (double)lo;
+      const float *top = x + (b * H + lo) * W * C, *bot = x + (b * H + hi) * W * C;
+      for (int64_t c = 0; c < NW; c++) {
+        const float *tl = top + c0[c], *tr = top + c1[c], *bl = bot + c0[c], *br = bot + c1[c];
+        double wf = cf[c];
+        for (int64_t d = 0; d < C; d++) {
+          double t = (double)tl[d] + ((double)tr[d] - (double)tl[d]) * wf;
+          double bo = (double)bl[d] + ((double)br[d] - (double)bl[d]) * wf;
+          *o++ = (float)(t + (bo - t) * rf);
+        }
+      }
+    }
+  free(c0);
+  free(cf);
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Float64 LAPACK on host arrays, for the Fréchet distance at d = 2048: pivoted Cholesky         */
@@ -533,6 +582,19 @@ static napi_value js_symmetric_eigenvalues_f64(napi_env env, napi_callback_info 
   return NULL;
 }
 
+/* resizeBilinear(x, y, B, H, W, C, newH, newW, alignCorners, halfPixelCenters) */
+static napi_value js_resize_bilinear(napi_env env, napi_callback_info info) {
+  XARGS(10);
+  XF32(0, x, nx);
+  XF32(1, y, ny);
+  int64_t B = x_i64(env, argv[2]), H = x_i64(env, argv[3]), W = x_i64(env, argv[4]), C = x_i64(env, argv[5]);
+  int64_t NH = x_i64(env, argv[6]), NW = x_i64(env, argv[7]);
+  XNEED(B >= 0 && H >= 1 && W >= 1 && C >= 1 && NH >= 1 && NW >= 1);
+  XNEED((int64_t)nx == B * H * W * C && (int64_t)ny == B * NH * NW * C);
+  resize_bilinear(x, y, B, H, W, C, NH, NW, x_bool(env, argv[8]), x_bool(env, argv[9]));
+  return NULL;
+}
+
 /* Adds this file's functions to the addon's exports (called from kernels.c's init). */
 napi_value epg_conv_extra_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -542,6 +604,7 @@ napi_value epg_conv_extra_init(napi_env env, napi_value exports) {
       {"convDirect", NULL, js_conv_direct, NULL, NULL, NULL, napi_default, NULL},
       {"convDirectBackpropFilter", NULL, js_conv_direct_bwd_filter, NULL, NULL, NULL, napi_default, NULL},
       {"maxPoolGradTiled", NULL, js_max_pool_grad_tiled, NULL, NULL, NULL, napi_default, NULL},
+      {"resizeBilinear", NULL, js_resize_bilinear, NULL, NULL, NULL, napi_default, NULL},
       {"blasThreads", NULL, js_blas_threads, NULL, NULL, NULL, napi_default, NULL},
       {"lapackAvailable", NULL, js_lapack_available, NULL, NULL, NULL, napi_default, NULL},
       {"pivotedCholeskyF64", NULL, js_pivoted_cholesky_f64, NULL, NULL, NULL, napi_default, NULL},

@@ -142,6 +142,31 @@ d('conv_extra.c kernels against the stock cpu kernels', () => {
     tf.dispose([dy, x]);
   });
 
+  it('ResizeBilinear agrees bit for bit with the stock kernel (both flags, up and down, batch 1), and its gradient still works', () => {
+    const cases: Array<{ x: number[]; size: [number, number] }> = [
+      { x: [1, 32, 32, 3], size: [299, 299] }, // Inception's input
+      { x: [2, 5, 7, 3], size: [11, 4] },
+      { x: [1, 9, 6, 2], size: [1, 3] },
+      { x: [3, 4, 4, 1], size: [6, 6] },
+    ];
+    cases.forEach((c, i) => {
+      const x = randn(c.x, 1100 + i);
+      for (const alignCorners of [false, true]) {
+        for (const halfPixelCenters of alignCorners ? [false] : [false, true]) {
+          const f = (a: tf.Tensor) => tf.image.resizeBilinear(a as tf.Tensor4D, c.size, alignCorners, halfPixelCenters);
+          const label = `resize [${c.x}] → ${c.size} align ${alignCorners} half ${halfPixelCenters}`;
+          expectSame(() => [f(x)], label, 0);
+          // the (stock) gradient; tfjs 4.22's ResizeBilinearGrad fails on non-square images, so square only
+          if (c.x[1] === c.x[2] && c.x[1] < 10) expectSame(() => withGrads(f, [x], 1200 + i), `${label} with gradient`);
+        }
+      }
+      tf.dispose(x);
+    });
+    const x = randn([1, 3, 3, 2], 1300);
+    expect(countCalls(['resizeBilinear'], () => tf.tidy(() => tf.image.resizeBilinear(x as tf.Tensor4D, [5, 5]).dataSync()))).toEqual([1]);
+    tf.dispose(x);
+  });
+
   it('tiled max-pool gradient: uncovered rows and columns, ties, batch 1', () => {
     const cases: Array<{ x: [number, number, number, number]; f: number | [number, number] }> = [
       { x: [1, 8, 8, 5], f: 2 },

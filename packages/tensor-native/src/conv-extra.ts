@@ -6,7 +6,8 @@
  *   e.g. a 1-channel first layer): a direct loop, vectorised over output channels, instead of
  *   im2col + a GEMM whose K of 9 runs at a few GFLOP/s;
  * - MaxPoolGrad with non-overlapping windows (stride = window, no padding): every dx element
- *   written once, no zero-fill and read-modify-write.
+ *   written once, no zero-fill and read-modify-write;
+ * - ResizeBilinear (a stock-only kernel until now): the same double-precision arithmetic in C.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -38,6 +39,7 @@ export interface ConvExtraAddon {
   convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, geom: Int32Array, relu: boolean): void;
   convDirectBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: Int32Array): void;
   maxPoolGradTiled(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  resizeBilinear(x: Float32Array, y: Float32Array, b: number, h: number, w: number, c: number, newH: number, newW: number, alignCorners: boolean, halfPixelCenters: boolean): void;
 }
 
 /**
@@ -194,12 +196,25 @@ export const maxPoolGradExtraKernel: NativeKernel = (addon, inputs, backend, att
   return generalMaxPoolGrad(addon, inputs, backend, attrs);
 };
 
+/** ResizeBilinear (NHWC, float32): tfjs's arithmetic in C; its gradient stays the stock kernel. */
+export const resizeBilinearKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const x = inputs.images;
+  const xv = f32(backend, x);
+  if (!xv || x.shape.length !== 4 || xv.length === 0) return undefined;
+  const [newH, newW] = attrs.size as [number, number];
+  const [b, h, w, c] = x.shape;
+  const y = alloc(b * newH * newW * c);
+  extra(addon).resizeBilinear(xv, y, b, h, w, c, newH, newW, !!attrs.alignCorners, !!attrs.halfPixelCenters);
+  return out(backend, [b, newH, newW, c], y);
+};
+
 /** Stock kernels this file serves (each falling back to kernels.ts's native kernel). */
 export const CONV_EXTRA_OVERRIDES: Record<string, NativeKernel> = {
   Conv2D: conv2dExtraKernel,
   FusedConv2D: fusedConv2dExtraKernel,
   Conv2DBackpropFilter: conv2dBackpropFilterExtraKernel,
   MaxPoolGrad: maxPoolGradExtraKernel,
+  ResizeBilinear: resizeBilinearKernel,
 };
 
 /** Kernels that exist only here. */
