@@ -167,6 +167,19 @@ d('conv_extra.c kernels against the stock cpu kernels', () => {
     tf.dispose(x);
   });
 
+  it('Slice over several axes (centre crops), with gradients, and the native path runs', () => {
+    const x = randn([3, 8, 7, 2], 1400);
+    const crops: Array<[number[], number[]]> = [
+      [[0, 2, 1, 0], [3, 4, 5, 2]], // H and W: a centre crop
+      [[1, 1, 0, 1], [1, 6, 7, 1]], // batch, H and C
+      [[2, 0, 3, 0], [-1, 8, -1, 2]], // size -1 = to the end
+      [[0, 1, 1, 1], [1, 1, 1, 1]], // one element, batch 1
+    ];
+    crops.forEach(([b, sz], i) => expectSame(() => withGrads((a) => tf.slice(a, b, sz), [x], 1401 + i), `slice ${b} ${sz}`, 0));
+    expect(countCalls(['copyBlocks'], () => tf.tidy(() => tf.slice(x, [0, 2, 1, 0], [3, 4, 5, 2]).dataSync()))).toEqual([2]);
+    tf.dispose(x);
+  });
+
   it('tiled max-pool gradient: uncovered rows and columns, ties, batch 1', () => {
     const cases: Array<{ x: [number, number, number, number]; f: number | [number, number] }> = [
       { x: [1, 8, 8, 5], f: 2 },

@@ -7,7 +7,8 @@
  *   im2col + a GEMM whose K of 9 runs at a few GFLOP/s;
  * - MaxPoolGrad with non-overlapping windows (stride = window, no padding): every dx element
  *   written once, no zero-fill and read-modify-write;
- * - ResizeBilinear (a stock-only kernel until now): the same double-precision arithmetic in C.
+ * - ResizeBilinear (a stock-only kernel until now): the same double-precision arithmetic in C;
+ * - Slice over several axes (image crops): one strided copy per axis.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -21,6 +22,7 @@ import {
   f32,
   fusedConv2dKernel,
   poolGradKernel,
+  sliceKernel,
   type NativeKernel,
 } from './kernels';
 
@@ -208,6 +210,31 @@ export const resizeBilinearKernel: NativeKernel = (addon, inputs, backend, attrs
   return out(backend, [b, newH, newW, c], y);
 };
 
+/**
+ * Slice over several axes (a centre crop of images: H and W) as one strided block copy per sliced
+ * axis, outermost first; kernels.ts's kernel does one axis and handed the rest to the stock kernel,
+ * which copies element by element (≈ 8 µs per element: 1.6 s to crop 250 images of 32² to 28²).
+ */
+export const sliceMultiAxisKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const { x } = inputs;
+  const xv = f32(backend, x);
+  if (!xv || xv.length === 0) return undefined;
+  const [begin, sizes] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+  const axes = x.shape.map((d, i) => (begin[i] !== 0 || sizes[i] !== d ? i : -1)).filter((i) => i >= 0);
+  if (axes.length <= 1 || sizes.some((d) => d === 0)) return sliceKernel(addon, inputs, backend, attrs);
+  let cur = xv;
+  const shape = x.shape.slice();
+  for (const ax of axes) {
+    const inner = shape.slice(ax + 1).reduce((p, q) => p * q, 1);
+    const rows = shape.slice(0, ax).reduce((p, q) => p * q, 1);
+    const next = alloc(rows * sizes[ax] * inner);
+    addon.copyBlocks(cur, next, rows, shape[ax] * inner, begin[ax] * inner, sizes[ax] * inner, 0, sizes[ax] * inner);
+    cur = next;
+    shape[ax] = sizes[ax];
+  }
+  return out(backend, sizes.slice(), cur);
+};
+
 /** Stock kernels this file serves (each falling back to kernels.ts's native kernel). */
 export const CONV_EXTRA_OVERRIDES: Record<string, NativeKernel> = {
   Conv2D: conv2dExtraKernel,
@@ -215,6 +242,7 @@ export const CONV_EXTRA_OVERRIDES: Record<string, NativeKernel> = {
   Conv2DBackpropFilter: conv2dBackpropFilterExtraKernel,
   MaxPoolGrad: maxPoolGradExtraKernel,
   ResizeBilinear: resizeBilinearKernel,
+  Slice: sliceMultiAxisKernel,
 };
 
 /** Kernels that exist only here. */
