@@ -18,7 +18,7 @@ const runs = (process.env.EPG_BACKEND ?? 'cpu') === 'cpu' && hostBlasNative();
       const store = initDomainClassifier(RandomStream.fromSeed(3));
       store.train();
       const x = tf.randomUniform([2, 28, 28, 1], -1, 1, 'float32', 4) as tf.Tensor4D;
-      const y = tf.oneHot(tf.tensor1d([1, 7], 'int32'), 10);
+      const y = tf.tidy(() => tf.oneHot(tf.tensor1d([1, 7], 'int32'), 10));
       const entries = store.trainableEntries();
       const vars = entries.map((e) => e.variable);
       const { value, grads: g } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, domainClassifierForward(store, x).logits) as tf.Scalar, vars);

@@ -16,7 +16,7 @@
  * explicitly (wasm's matMul with transposeA/B runs ≈ 10× slower than the plain one, §7).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { EpgError, ParameterStore, RandomStream, nativeKernelsActive, stopGradient, truncatedNormalTensor } from '@epg/tensor';
+import { EpgError, ParameterStore, RandomStream, fusedBatchNorm, fusedLinear, nativeKernelsActive, stopGradient, truncatedNormalTensor } from '@epg/tensor';
 
 export const DOMAIN_INPUT_SIZE = 28;
 export const DOMAIN_FEATURE_DIM = 128;
@@ -51,6 +51,15 @@ const matMulPlain = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
     ],
   };
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * x · w + b. With native cpu kernels: one GEMM with the bias folded in (@epg/tensor's fusedLinear),
+ * whose gradient GEMMs take transposed operands directly; elsewhere matMulPlain (explicit transposes).
+ */
+function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  if (nativeKernelsActive()) return fusedLinear(x, w, b) as tf.Tensor2D;
+  return tf.add(matMulPlain(x, w as tf.Tensor2D), b) as tf.Tensor2D;
+}
 
 /**
  * Kernel gradient of a stride-1 'same' convolution, as one forward convolution with batch and
@@ -176,26 +185,22 @@ const BN_EPS = 1e-3;
 const BN_MOMENTUM = 0.9;
 
 /**
- * BatchNorm over N, H, W (Ioffe & Szegedy 2015) from primitives (tf.batchNorm is not
- * differentiable without scale/offset, docs/toolchain.md §12). In training mode it uses the batch's
- * moments and moves the running averages (a side effect on the store's buffers).
+ * BatchNorm over N, H, W (Ioffe & Szegedy 2015), then ReLU: one fused op (@epg/tensor's
+ * fusedBatchNorm: a native pass forward and backward on the cpu backend with native kernels, the
+ * tfjs composition elsewhere). In training mode it uses the batch's moments and moves the running
+ * averages (a side effect on the store's buffers); in eval mode it normalises by those.
  */
-function batchNorm(store: ParameterStore, name: string, x: tf.Tensor4D): tf.Tensor4D {
+function batchNormRelu(store: ParameterStore, name: string, x: tf.Tensor4D): tf.Tensor4D {
   const runMean = store.get(`${name}.mean`);
   const runVar = store.get(`${name}.var`);
-  let mean: tf.Tensor;
-  let variance: tf.Tensor;
-  if (store.training) {
-    ({ mean, variance } = tf.moments(x, [0, 1, 2]));
-    const n = x.shape[0] * x.shape[1] * x.shape[2];
-    runMean.assign(tf.add(tf.mul(runMean, BN_MOMENTUM), tf.mul(stopGradient(mean), 1 - BN_MOMENTUM)));
-    runVar.assign(tf.add(tf.mul(runVar, BN_MOMENTUM), tf.mul(stopGradient(variance), ((1 - BN_MOMENTUM) * n) / (n - 1))));
-  } else {
-    mean = runMean;
-    variance = runVar;
-  }
-  const scale = tf.mul(tf.rsqrt(tf.add(variance, BN_EPS)), store.get(`${name}.gamma`));
-  return tf.add(tf.mul(tf.sub(x, mean), scale), store.get(`${name}.beta`)) as tf.Tensor4D;
+  const gamma = store.get(`${name}.gamma`);
+  const beta = store.get(`${name}.beta`);
+  if (!store.training) return fusedBatchNorm(x, gamma, beta, { eps: BN_EPS, relu: true, mean: runMean, variance: runVar }).y as tf.Tensor4D;
+  const { y, mean, variance } = fusedBatchNorm(x, gamma, beta, { eps: BN_EPS, relu: true });
+  const n = x.shape[0] * x.shape[1] * x.shape[2];
+  runMean.assign(tf.add(tf.mul(runMean, BN_MOMENTUM), tf.mul(stopGradient(mean!), 1 - BN_MOMENTUM)));
+  runVar.assign(tf.add(tf.mul(runVar, BN_MOMENTUM), tf.mul(stopGradient(variance!), ((1 - BN_MOMENTUM) * n) / (n - 1))));
+  return y as tf.Tensor4D;
 }
 
 // a type alias (not an interface) so it is a tf.TensorContainer and can be returned from tf.tidy
@@ -218,12 +223,12 @@ export function domainClassifierForward(store: ParameterStore, x: tf.Tensor4D): 
   }
   const p = (n: string) => store.get(n);
   // pooling before BatchNorm and ReLU so those run on a quarter of the values
-  let y = tf.relu(batchNorm(store, 'bn1', maxPool2(convSame(x, p('conv1.kernel'), false))));
-  y = tf.relu(batchNorm(store, 'bn2', maxPool2(convSame(y, p('conv2.kernel')))));
-  y = tf.relu(batchNorm(store, 'bn3', convSame(y, p('conv3.kernel'))));
+  let y = batchNormRelu(store, 'bn1', maxPool2(convSame(x, p('conv1.kernel'), false))); // [B, 14, 14, 32]
+  y = batchNormRelu(store, 'bn2', maxPool2(convSame(y, p('conv2.kernel')))); // [B, 7, 7, 64]
+  y = batchNormRelu(store, 'bn3', convSame(y, p('conv3.kernel'))); // [B, 7, 7, 128]
   const flat = tf.reshape(y, [x.shape[0], 7 * 7 * 128]) as tf.Tensor2D;
-  const features = tf.add(matMulPlain(flat, p('fc1.kernel') as tf.Tensor2D), p('fc1.bias')) as tf.Tensor2D;
-  const logits = tf.add(matMulPlain(tf.relu(features), p('fc2.kernel') as tf.Tensor2D), p('fc2.bias')) as tf.Tensor2D;
+  const features = dense(flat, p('fc1.kernel'), p('fc1.bias')); // [B, 128]
+  const logits = dense(tf.relu(features), p('fc2.kernel'), p('fc2.bias')); // [B, 10]
   return { features, logits };
 }
 

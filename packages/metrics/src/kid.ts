@@ -52,6 +52,32 @@ export function polynomialMmd2(
   iy: ArrayLike<number>,
   opts: { degree?: number; gamma?: number; coef0?: number } = {},
 ): number {
+  return mmd2(x, y, ix, iy, opts, new MmdScratch(ix.length, x.dim));
+}
+
+/** Host buffers of one subset (gathered rows and a Gram matrix), reused across subsets. */
+class MmdScratch {
+  readonly xs: Float64Array;
+  readonly ys: Float64Array;
+  readonly gram: Float64Array;
+  constructor(
+    readonly m: number,
+    readonly d: number,
+  ) {
+    this.xs = new Float64Array(m * d);
+    this.ys = new Float64Array(m * d);
+    this.gram = new Float64Array(m * m);
+  }
+}
+
+function mmd2(
+  x: FeatureMatrix,
+  y: FeatureMatrix,
+  ix: ArrayLike<number>,
+  iy: ArrayLike<number>,
+  opts: { degree?: number; gamma?: number; coef0?: number },
+  scratch: MmdScratch,
+): number {
   const d = x.dim;
   if (y.dim !== d) throw new EpgError('mismatch', `KID: feature dimensions differ (${d} vs ${y.dim})`);
   const m = ix.length;
@@ -59,34 +85,47 @@ export function polynomialMmd2(
   const degree = opts.degree ?? 3;
   const gamma = opts.gamma ?? 1 / d;
   const coef0 = opts.coef0 ?? 1;
-  const xs = gatherRows(x, ix);
-  const ys = gatherRows(y, iy);
-  const k = degree === 3 ? (s: number): number => { const t = gamma * s + coef0; return t * t * t; } : (s: number): number => (gamma * s + coef0) ** degree;
-  const gram = new Float64Array(m * m);
+  const { xs, ys, gram } = scratch;
+  gatherRows(x, ix, xs);
+  gatherRows(y, iy, ys);
   // Σ_{i<j} k(xᵢ, xⱼ) from the upper triangle of X Xᵀ, likewise for Y; Σ_{i,j} k(xᵢ, yⱼ) from X Yᵀ
   const strictUpperSum = (rows: Float64Array): number => {
     rowProductsF64(rows, m, rows, m, d, gram, true);
     let s = 0;
-    for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) s += k(gram[i * m + j]);
+    for (let i = 0; i < m; i++) s += kernelSum(gram, i * m + i + 1, (i + 1) * m, gamma, coef0, degree);
     return s;
   };
   const kxx = strictUpperSum(xs);
   const kyy = strictUpperSum(ys);
   rowProductsF64(xs, m, ys, m, d, gram);
-  let kxy = 0;
-  for (let i = 0; i < m * m; i++) kxy += k(gram[i]);
+  const kxy = kernelSum(gram, 0, m * m, gamma, coef0, degree);
   return (2 * (kxx + kyy)) / (m * (m - 1)) - (2 * kxy) / (m * m);
 }
 
-function gatherRows(f: FeatureMatrix, idx: ArrayLike<number>): Float64Array {
+/** Σ (γ·g + c)^degree over g[from..to), the cubic written out (the default and the hot loop). */
+function kernelSum(g: Float64Array, from: number, to: number, gamma: number, coef0: number, degree: number): number {
+  let s = 0;
+  if (degree === 3) {
+    for (let t = from; t < to; t++) {
+      const v = gamma * g[t] + coef0;
+      s += v * v * v;
+    }
+  } else {
+    for (let t = from; t < to; t++) s += (gamma * g[t] + coef0) ** degree;
+  }
+  return s;
+}
+
+/** Rows `idx` of f into out (float64), a typed-array copy per row. */
+function gatherRows(f: FeatureMatrix, idx: ArrayLike<number>, out: Float64Array): void {
   const d = f.dim;
-  const out = new Float64Array(idx.length * d);
+  const typed = f.data instanceof Float32Array || f.data instanceof Float64Array ? f.data : undefined;
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i];
     if (!(r >= 0 && r < f.count)) throw new EpgError('shape', `KID: row index ${r} outside 0..${f.count - 1}`);
-    for (let t = 0; t < d; t++) out[i * d + t] = f.data[r * d + t];
+    if (typed) out.set(typed.subarray(r * d, (r + 1) * d), i * d);
+    else for (let t = 0; t < d; t++) out[i * d + t] = f.data[r * d + t];
   }
-  return out;
 }
 
 /** KID between two feature sets: mean and std of the MMD² over `subsets` random subsets. */
@@ -102,11 +141,12 @@ export function kernelInceptionDistance(x: FeatureMatrix, y: FeatureMatrix, opts
     );
   }
   const values: number[] = [];
+  const scratch = new MmdScratch(subsetSize, x.dim);
   for (let s = 0; s < subsets; s++) {
     const rs = RandomStream.derive(seed, s, 'kid-subsets');
     const ix = rs.child('x').permutation(x.count).subarray(0, subsetSize);
     const iy = rs.child('y').permutation(y.count).subarray(0, subsetSize);
-    values.push(polynomialMmd2(x, y, ix, iy, opts));
+    values.push(mmd2(x, y, ix, iy, opts, scratch));
   }
   const mean = values.reduce((p, q) => p + q, 0) / subsets;
   const std = Math.sqrt(values.reduce((p, q) => p + (q - mean) ** 2, 0) / subsets);

@@ -8,6 +8,7 @@
  * eigenvalues-only path, so tr √(Σ₁Σ₂) at d = 2048 costs ≈ 70 s there (Cholesky + two dense
  * products + a full eigendecomposition with vectors) against a few seconds here.
  */
+import { hostLapackNative, pivotedCholeskyF64, rowProductsF64, symmetricEigenvaluesF64 } from '@epg/tensor';
 
 /** Result of `pivotedCholesky`: P Σ Pᵀ ≈ G Gᵀ with G lower-trapezoidal (n × rank). */
 export interface PivotedCholesky {
@@ -305,14 +306,40 @@ export function permuteSymmetric(s: Float64Array, n: number, perm: Int32Array): 
 export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: number): number {
   checkSquare(sigma1, n, 'traceSqrtProduct(sigma1)');
   checkSquare(sigma2, n, 'traceSqrtProduct(sigma2)');
-  const chol1 = pivotedCholesky(sigma1, n);
-  const chol2 = pivotedCholesky(sigma2, n);
+  // LAPACK (dpstrf, dgemm, dsyevd) through @epg/tensor-native when built: d = 2048 in a few
+  // seconds instead of ≈ 70 s of the JS loops below, which stay the fallback and the reference.
+  const native = hostLapackNative();
+  const factor = (s: Float64Array): PivotedCholesky => (native && pivotedCholeskyF64(s, n)) || pivotedCholesky(s, n);
+  const chol1 = factor(sigma1);
+  const chol2 = factor(sigma2);
   const [chol, other] = chol2.rank < chol1.rank ? [chol2, sigma1] : [chol1, sigma2];
   if (chol.rank === 0) return 0;
   const s = permuteSymmetric(other, n, chol.perm);
-  const m = triangularCongruence(chol.factor, s, n, chol.rank);
-  const lambdas = symmetricEigenvalues(m, chol.rank);
+  const m = native ? congruenceByProducts(chol.factor, s, n, chol.rank) : triangularCongruence(chol.factor, s, n, chol.rank);
+  const lambdas = (native && symmetricEigenvaluesF64(m, chol.rank)) || symmetricEigenvalues(m, chol.rank);
   let tr = 0;
   for (const lam of lambdas) if (lam > 0) tr += Math.sqrt(lam);
   return tr;
+}
+
+/**
+ * Gᵀ S G (r×r) as two float64 GEMMs (dgemm through rowProductsF64): W = Gᵀ·S, then W·G. Twice the
+ * multiply-adds of triangularCongruence (the triangle of G is not skipped), but at BLAS speed.
+ */
+export function congruenceByProducts(g: Float64Array, s: Float64Array, n: number, r: number): Float64Array {
+  checkSquare(g, n, 'congruenceByProducts(G)');
+  checkSquare(s, n, 'congruenceByProducts(S)');
+  const gt = new Float64Array(r * n); // gt[m, k] = G[k, m]
+  for (let k = 0; k < n; k++) {
+    const mEnd = Math.min(k + 1, r);
+    for (let m = 0; m < mEnd; m++) gt[m * n + k] = g[k * n + m];
+  }
+  const w = rowProductsF64(gt, r, s, n, n); // w[m, i] = Σ_k Gᵀ[m, k] S[i, k] = (Gᵀ S)[m, i] (S symmetric)
+  const out = rowProductsF64(w, r, gt, r, n); // out[a, b] = Σ_k (Gᵀ S)[a, k] G[k, b]
+  for (let a = 0; a < r; a++) for (let b = a + 1; b < r; b++) {
+    const v = 0.5 * (out[a * r + b] + out[b * r + a]); // symmetric up to round-off: make it exact
+    out[a * r + b] = v;
+    out[b * r + a] = v;
+  }
+  return out;
 }

@@ -422,11 +422,13 @@ typedef struct {
   int64_t B, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW;
 } ConvGeom;
 
-/* Output rows (of B*OH*OW) per im2col block: about 2M floats (8 MB) of columns, at least 32 rows. */
+/* Output rows (of B*OH*OW) per im2col block: about 64K floats (256 KB) of columns, at least 192 rows:
+   the columns are still in cache when the GEMM reads them. 8 MB blocks measured ≈ 18 % slower on
+   four of Inception's convolutions (docs/performance.md, round 2). */
 static int64_t conv_block_rows(const ConvGeom *g) {
   int64_t k = g->KH * g->KW * g->C;
-  int64_t rows = ((int64_t)1 << 21) / (k > 0 ? k : 1);
-  if (rows < 32) rows = 32;
+  int64_t rows = ((int64_t)1 << 16) / (k > 0 ? k : 1);
+  if (rows < 192) rows = 192;
   int64_t total = g->B * g->OH * g->OW;
   return rows < total ? rows : total;
 }
@@ -1246,6 +1248,7 @@ static napi_value js_blas_config(napi_env env, napi_callback_info info) {
 }
 
 napi_status epg_register_transformer(napi_env env, napi_value exports); /* fused_transformer.c */
+napi_value epg_conv_extra_init(napi_env env, napi_value exports); /* conv_extra.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -1275,6 +1278,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (epg_register_transformer(env, exports) != napi_ok) return NULL;
+  if (!epg_conv_extra_init(env, exports)) return NULL;
   return exports;
 }
 

@@ -23,3 +23,5 @@ export {
   adamwUpdateReference,
 } from './fused';
 export type { AdamWUpdateParams } from './fused';
+export { batchNorm, batchNormTrainReference, batchNormInferenceReference } from './batchnorm';
+export type { BatchNormOptions, BatchNormResult } from './batchnorm';

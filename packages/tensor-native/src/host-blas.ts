@@ -2,9 +2,11 @@
  * Float64 matrix products on host arrays (not tensors), for statistics that need double precision
  * (KID's kernel sums, FID's covariances): OpenBLAS dgemm/dsyrk through the addon when it is built,
  * a register-blocked JS loop otherwise (same results up to summation order). Independent of the
- * tfjs backend; EPG_NATIVE=0 forces the JS path.
+ * tfjs backend; EPG_NATIVE=0 forces the JS path. Large products use EPG_HOST_BLAS_THREADS threads
+ * (host-threads.ts).
  */
 import { loadAddon } from './addon';
+import { withHostThreads } from './host-threads';
 
 /** Whether the float64 products run in OpenBLAS (else in JS). */
 export function hostBlasNative(): boolean {
@@ -28,8 +30,10 @@ export function rowProductsF64(
   if (m === 0 || n === 0) return out;
   const addon = loadAddon().addon;
   if (addon) {
-    if (upperOnly) addon.dsyrkUpper(m, d, 1, a, d, 0, out, n);
-    else addon.dgemm(false, true, m, n, d, 1, a, d, b, d, 0, out, n);
+    withHostThreads(addon, (upperOnly ? 0.5 : 1) * m * n * d, () => {
+      if (upperOnly) addon.dsyrkUpper(m, d, 1, a, d, 0, out, n);
+      else addon.dgemm(false, true, m, n, d, 1, a, d, b, d, 0, out, n);
+    });
     return out;
   }
   return rowProductsF64Js(a, m, b, n, d, out, upperOnly);
@@ -80,7 +84,7 @@ export function syrkUpperAccumulateF64(x: Float64Array, d: number, k: number, ld
   if (d === 0 || k === 0) return;
   const addon = loadAddon().addon;
   if (addon) {
-    addon.dsyrkUpper(d, k, 1, x, ld, 1, c, d);
+    withHostThreads(addon, 0.5 * d * d * k, () => addon.dsyrkUpper(d, k, 1, x, ld, 1, c, d));
     return;
   }
   syrkUpperAccumulateF64Js(x, d, k, ld, c);

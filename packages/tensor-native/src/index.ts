@@ -24,7 +24,10 @@ export {
   adamwUpdateReference,
 } from './fused';
 export type { AdamWUpdateParams } from './fused';
+export { batchNorm, batchNormTrainReference, batchNormInferenceReference } from './batchnorm';
+export type { BatchNormOptions, BatchNormResult } from './batchnorm';
 export { loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, AddonLoad } from './addon';
 export { poolStats, clearPool } from './pool';
 export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative } from './host-blas';
+export { pivotedCholeskyF64, symmetricEigenvaluesF64, hostLapackNative } from './host-lapack';

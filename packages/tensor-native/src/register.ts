@@ -63,6 +63,7 @@ import {
   layerNormModulateGradKernel,
   layerNormModulateKernel,
 } from './transformer';
+import { CONV_EXTRA_FUSED, CONV_EXTRA_OVERRIDES } from './conv-extra';
 
 export interface NativeKernelsReport {
   /** True when the addon loaded and its kernels are registered for 'cpu'. */
@@ -114,6 +115,7 @@ function overrides(): Record<string, NativeKernel> {
   };
   for (const [name, op] of Object.entries(BINARY_OPS)) table[name] = binaryKernel(op);
   for (const [name, op] of Object.entries(UNARY_OPS)) table[name] = unaryKernel(op);
+  Object.assign(table, CONV_EXTRA_OVERRIDES);
   return table;
 }
 
@@ -134,6 +136,7 @@ const FUSED: Record<string, NativeKernel> = {
   [EPG_GATED_RESIDUAL]: gatedResidualKernel,
   [EPG_GATED_RESIDUAL_GRAD]: gatedResidualGradKernel,
   [EPG_PER_TENSOR]: perTensorKernel,
+  ...CONV_EXTRA_FUSED,
 };
 
 interface State {

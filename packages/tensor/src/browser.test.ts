@@ -62,6 +62,7 @@ describe('browser entry', () => {
       [
         'initBackend', 'backendReport', 'formatReport', 'BackendError', 'BACKEND_ORDER',
         'registerNativeKernels', 'unregisterNativeKernels', 'rowProductsF64', 'syrkUpperAccumulateF64', 'hostBlasNative',
+        'pivotedCholeskyF64', 'symmetricEigenvaluesF64', 'hostLapackNative',
         'encodeSafetensors', 'saveCheckpoint', 'readCheckpoint', 'checkpointPaths', 'generationPaths', 'listCheckpointGenerations',
         'nodeCheckpointFs', 'writeFileAtomic', 'collectTensors', 'CHECKPOINT_PAUSE_PHASES',
         'decodeTorchCheckpoint', 'readTorchCheckpoint', 'selectPath', 'listCheckpoint', 'torchStateDict', 'isStateDict', 'tensorBytes',

@@ -18,6 +18,7 @@ export {
   attention as fusedAttention,
   layerNormModulate as fusedLayerNormModulate,
   gatedResidual as fusedGatedResidual,
+  batchNorm as fusedBatchNorm,
   nativeKernelsActive,
 } from '@epg/tensor-native';
 export { EpgError, epgError, isEpgError, toEpgError } from './errors';

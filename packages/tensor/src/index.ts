@@ -13,13 +13,14 @@ export {
   attention as fusedAttention,
   layerNormModulate as fusedLayerNormModulate,
   gatedResidual as fusedGatedResidual,
+  batchNorm as fusedBatchNorm,
   registerNativeKernels,
   unregisterNativeKernels,
   nativeKernelsActive,
 } from '@epg/tensor-native';
 export type { NativeKernelsReport } from '@epg/tensor-native';
 // Float64 host products (OpenBLAS when built, JS otherwise) for statistics that need double precision.
-export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative } from '@epg/tensor-native';
+export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative, pivotedCholeskyF64, symmetricEigenvaluesF64, hostLapackNative } from '@epg/tensor-native';
 export { EpgError, epgError, isEpgError, toEpgError } from './errors';
 export type { EpgErrorKind } from './errors';
 export { RandomStream, hashString, mixSeeds } from './random';
