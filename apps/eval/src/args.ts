@@ -42,8 +42,8 @@ commands:
               [--objective O] [--samples N] [--steps N] [--seed S] [--reference-count N]
               [--inception PATH]  Inception-v3 FID with your FID Inception weights (.pth/.pt/.bin as
                                   torch.save wrote them, or .safetensors); default the domain classifier
-  probe     kNN and linear-probe top-1 of the pre-trained encoder at σ₀ and the given σ (unshifted;
-            0 = σ₀); writes <run>/eval/probe.json
+  probe     kNN and linear-probe top-1 of the pre-trained encoder (random-init one without pre-training)
+            at σ₀ and the given σ (unshifted; 0 = σ₀); writes <run>/eval/probe.json
               [--sigmas 0,0.5,1,2] [--train-per-class N] [--test-per-class N]
   report    one --run: regenerate its report.html / report.md; several --run: a comparison report
             (mean and spread over seeds, grouped by config minus seed) in --out
