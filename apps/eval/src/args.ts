@@ -7,10 +7,9 @@
  *   epg-eval report --run DIR [--run DIR2 ...] [--out DIR]
  *   epg-eval export --run DIR [--out DIR]
  */
-import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/Either';
 import { epgError, type EpgError } from '@epg/tensor';
-import { parseSigmas, type Objective } from 'epg-train';
+import { parseCommandLine, parseSigmas, type Objective } from 'epg-train';
 
 export type Command = 'sample' | 'fid' | 'probe' | 'report' | 'export';
 
@@ -66,31 +65,24 @@ const positiveInt = (name: string, v: string | undefined, min = 1): E.Either<Epg
 };
 
 export function parseEvalArgs(argv: readonly string[]): E.Either<EpgError, EvalArgs> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        run: { type: 'string', multiple: true },
-        objective: { type: 'string' },
-        steps: { type: 'string' },
-        count: { type: 'string' },
-        samples: { type: 'string' },
-        'reference-count': { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        inception: { type: 'string' },
-        sigmas: { type: 'string' },
-        'train-per-class': { type: 'string' },
-        'test-per-class': { type: 'string' },
-        backend: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    return E.left(epgError('config', (e as Error).message.split('\n')[0], 'see epg-eval --help'));
-  }
+  const line = parseCommandLine(argv, 'epg-eval', {
+    run: { type: 'string', multiple: true },
+    objective: { type: 'string' },
+    steps: { type: 'string' },
+    count: { type: 'string' },
+    samples: { type: 'string' },
+    'reference-count': { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    inception: { type: 'string' },
+    sigmas: { type: 'string' },
+    'train-per-class': { type: 'string' },
+    'test-per-class': { type: 'string' },
+    backend: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (E.isLeft(line)) return line;
+  const parsed = line.right;
   const v = parsed.values;
   const [command, ...extra] = parsed.positionals;
   const empty: EvalArgs = {
