@@ -12,9 +12,11 @@
 // `epg-eval probe` of its encoder at σ₀ and σ ∈ {0.5, 1, 2}. A cell is done when its FID files and
 // probe exist; a cell with a config but no results is resumed (`epg-train all --resume`), so a kill
 // costs at most the steps since the last checkpoint. Cells run seed-major (every arm of seed 0 on both
-// datasets before seed 1), so a study stopped early has comparable arms.
+// datasets before seed 1), so a study stopped early has comparable arms. Several drivers may run at
+// once (e.g. one per core, `--datasets mnist` and `--datasets fashion-mnist`): a driver takes a cell
+// by creating `<cell>.lock` (exclusive create, its pid inside) and skips cells another live driver holds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -109,6 +111,35 @@ function ensureBuilt() {
   if (r.status !== 0) fail('building epg-train and epg-eval failed: run `pnpm install` first');
 }
 
+/** Takes the cell for this process; false when another live driver holds it (a dead one's lock is taken over). */
+function lock(cell) {
+  const path = `${cell.dir}.lock`;
+  mkdirSync(dirname(path), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      process.on('exit', () => rmSync(path, { force: true }));
+      return true;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(path, 'utf8'));
+      try {
+        process.kill(pid, 0); // alive: another driver's cell
+        return false;
+      } catch {
+        rmSync(path, { force: true }); // its driver is gone
+      }
+    }
+  }
+  return false;
+}
+
+function unlock(cell) {
+  rmSync(`${cell.dir}.lock`, { force: true });
+}
+
 const o = options(process.argv.slice(2));
 const all = cells(o);
 if (o.command === 'status') {
@@ -120,13 +151,19 @@ if (o.command === 'status') {
   for (const [i, c] of all.entries()) {
     const s = status(c);
     if (s === 'done') continue;
+    if (!lock(c)) {
+      process.stdout.write(`[study] skipping ${c.dir}: another driver is running it\n`);
+      continue;
+    }
     process.stdout.write(`[study] run ${i + 1}/${all.length}: ${c.dataset}, ${ARMS[c.arm].what}, seed ${c.seed} (${s})\n`);
     const config = readJson(join(c.dir, 'config.json'));
     const objectives = config ? ['consistency', 'diffusion'].filter((ob) => config[ob] !== null) : [];
     if (!config || !objectives.every((ob) => existsSync(join(c.dir, 'eval', `fid-${ob}.json`)))) node(TRAIN, trainArgs(c));
     if (!existsSync(join(c.dir, 'eval', 'probe.json'))) node(EVAL, ['probe', '--run', c.dir, '--sigmas', PROBE_SIGMAS]);
+    unlock(c);
   }
-  process.stdout.write(`[study] all ${all.length} runs done; next: node tooling/scripts/study.mjs report --out ${o.out}\n`);
+  const left = all.filter((c) => status(c) !== 'done').length;
+  process.stdout.write(left ? `[study] ${left} runs not done (held by other drivers)\n` : `[study] all ${all.length} runs done; next: node tooling/scripts/study.mjs report --out ${o.out}\n`);
 } else {
   const done = all.filter((c) => status(c) === 'done');
   if (done.length === 0) fail(`no finished run under ${o.runs}: run the study first`);
