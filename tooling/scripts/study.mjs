@@ -27,13 +27,15 @@ const EVAL = join(root, 'apps', 'eval', 'dist', 'cli.js');
 
 /** The study's arms: the pre-training scheme (the paper's ablation rows) and the aux-loss switch. */
 export const ARMS = {
+  // Listed in run order: the headline comparison (EPG against scratch, with and without the CM
+  // auxiliary loss) first, so that a study stopped early has it.
   epg: { variants: [], sets: [], what: '(a) EPG with the τ schedule' },
-  'constant-tau': { variants: ['constant-tau'], sets: [], what: '(b) EPG with constant τ' },
-  rrcm: { variants: ['rrcm'], sets: [], what: '(c) rRCM' },
-  mocov3: { variants: ['mocov3'], sets: [], what: '(d) MoCo v3' },
   scratch: { variants: ['scratch'], sets: [], what: '(e) none (random encoder)' },
   // CM without the auxiliary loss from (a): the same seed gives the same pre-training as `epg`.
   'epg-no-aux': { variants: ['no-aux-loss'], sets: ['diffusion=null'], what: '(a) without the CM auxiliary loss' },
+  rrcm: { variants: ['rrcm'], sets: [], what: '(c) rRCM' },
+  mocov3: { variants: ['mocov3'], sets: [], what: '(d) MoCo v3' },
+  'constant-tau': { variants: ['constant-tau'], sets: [], what: '(b) EPG with constant τ' },
 };
 const PRESET = { mnist: 'mnist-study', 'fashion-mnist': 'fashion-study' };
 const PROBE_SIGMAS = '0,0.5,1,2';
