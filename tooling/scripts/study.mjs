@@ -108,9 +108,15 @@ function node(script, args) {
   if (r.status !== 0) fail(`${script === TRAIN ? 'epg-train' : 'epg-eval'} ${args.join(' ')} exited with ${r.status ?? r.signal}: fix the cause and run the study again (it resumes)`);
 }
 
+const ADDON = join(root, 'packages', 'tensor-native', 'dist', 'native', 'epg_tensor_native.node');
+
+/** epg-train and epg-eval built, and the native kernels with them: the plan's costs assume them (wasm is ~8× slower). */
 function ensureBuilt() {
   const r = spawnSync('pnpm', ['turbo', 'run', 'build', '--filter=epg-train...', '--filter=epg-eval...', '--output-logs=errors-only'], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) fail('building epg-train and epg-eval failed: run `pnpm install` first');
+  // A build replayed from turbo's cache may come from a machine state without the addon (no OpenBLAS then).
+  if (!existsSync(ADDON)) spawnSync(process.execPath, [join(root, 'packages', 'tensor-native', 'scripts', 'build-native.js')], { stdio: 'inherit', cwd: root });
+  if (!existsSync(ADDON)) fail('the native CPU kernels are not built, and the study would run on wasm (~8× slower): apt-get install -y build-essential libopenblas-dev, then pnpm --filter @epg/tensor-native build');
 }
 
 /** Takes the cell for this process; false when another live driver holds it (a dead one's lock is taken over). */
