@@ -7,10 +7,9 @@
  *   epg-eval report --run DIR [--run DIR2 ...] [--out DIR]
  *   epg-eval export --run DIR [--out DIR]
  */
-import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/Either';
 import { epgError, type EpgError } from '@epg/tensor';
-import { parseSigmas, type Objective } from 'epg-train';
+import { parseCommandLine, parseSigmas, type Objective } from 'epg-train';
 
 export type Command = 'sample' | 'fid' | 'probe' | 'report' | 'export';
 
@@ -42,8 +41,8 @@ commands:
               [--objective O] [--samples N] [--steps N] [--seed S] [--reference-count N]
               [--inception PATH]  Inception-v3 FID with your FID Inception weights (.pth/.pt/.bin as
                                   torch.save wrote them, or .safetensors); default the domain classifier
-  probe     kNN and linear-probe top-1 of the pre-trained encoder at σ₀ and the given σ (unshifted;
-            0 = σ₀); writes <run>/eval/probe.json
+  probe     kNN and linear-probe top-1 of the pre-trained encoder (random-init one without pre-training)
+            at σ₀ and the given σ (unshifted; 0 = σ₀); writes <run>/eval/probe.json
               [--sigmas 0,0.5,1,2] [--train-per-class N] [--test-per-class N]
   report    one --run: regenerate its report.html / report.md; several --run: a comparison report
             (mean and spread over seeds, grouped by config minus seed) in --out
@@ -66,31 +65,24 @@ const positiveInt = (name: string, v: string | undefined, min = 1): E.Either<Epg
 };
 
 export function parseEvalArgs(argv: readonly string[]): E.Either<EpgError, EvalArgs> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        run: { type: 'string', multiple: true },
-        objective: { type: 'string' },
-        steps: { type: 'string' },
-        count: { type: 'string' },
-        samples: { type: 'string' },
-        'reference-count': { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        inception: { type: 'string' },
-        sigmas: { type: 'string' },
-        'train-per-class': { type: 'string' },
-        'test-per-class': { type: 'string' },
-        backend: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    return E.left(epgError('config', (e as Error).message.split('\n')[0], 'see epg-eval --help'));
-  }
+  const line = parseCommandLine(argv, 'epg-eval', {
+    run: { type: 'string', multiple: true },
+    objective: { type: 'string' },
+    steps: { type: 'string' },
+    count: { type: 'string' },
+    samples: { type: 'string' },
+    'reference-count': { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    inception: { type: 'string' },
+    sigmas: { type: 'string' },
+    'train-per-class': { type: 'string' },
+    'test-per-class': { type: 'string' },
+    backend: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (E.isLeft(line)) return line;
+  const parsed = line.right;
   const v = parsed.values;
   const [command, ...extra] = parsed.positionals;
   const empty: EvalArgs = {

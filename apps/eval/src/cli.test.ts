@@ -60,6 +60,10 @@ describe('epg-eval', () => {
     expect(again.commit === null || /^[0-9a-f]{40}$/.test(again.commit)).toBe(true);
     expect(Number.isFinite(again.fid) && again.fid >= 0).toBe(true);
     expect(r.out.at(-1)).toMatch(/^domain-fid consistency \(CM one-step, 20 samples vs 10000 test images\): [\d.]+; extractor domain-mnist@/);
+    // the command behind the number is in the run's history, with its time
+    const history = readFileSync(join(run, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(history.at(-2)).toMatchObject({ event: 'start', program: 'epg-eval', argv: ['fid', '--run', run] });
+    expect(history.at(-1)).toMatchObject({ event: 'stage', stage: 'eval domain-fid consistency' });
     const dmWritten = json<FidResult>(join(run, 'eval', 'fid-diffusion.json'));
     const dm = await cli(['fid', '--run', run, '--objective', 'diffusion']);
     expect(dm.code).toBe(0);
@@ -229,6 +233,17 @@ describe('epg-eval', () => {
     const fidKey = Object.keys(data.metrics).find((k) => k.startsWith('consistency domain-FID'))!;
     expect(data.metrics[fidKey][0]).toMatchObject({ group: 'mnist · mnist-quick', n: 3, mean: 14, std: 4 });
     expect(data.groups.map((g) => g.runs.map((r) => r.seed))).toEqual([[0, 1, 2], [0], [0]]);
+    // times per stage (from history.jsonl) and the fine-tuning losses of the last steps (here all 6)
+    const hist = readFileSync(join(s0, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; stage?: string; cpuSeconds?: number });
+    const cpuOf = (stage: string) => hist.filter((h) => h.event === 'stage' && h.stage === stage).reduce((a, h) => a + h.cpuSeconds!, 0);
+    const run0 = (data as unknown as { groups: { runs: { metrics: Record<string, number> }[] }[] }).groups[0].runs[0].metrics;
+    expect(run0['time: pretrain CPU (s)']).toBeCloseTo(cpuOf('pretrain'), 6);
+    const cm = readFileSync(join(s0, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; step: number; loss: number }).filter((m) => m.phase === 'consistency');
+    expect(run0['consistency loss, mean of steps 0–5']).toBeCloseTo(cm.reduce((a, m) => a + m.loss, 0) / cm.length, 10);
+    expect(md).toContain('## time: total CPU (s)');
+    // every run's grids and curves are copied next to the report (names made unique)
+    expect(existsSync(join(out, 'runs', 'run-1', 'curves', 'consistency.svg'))).toBe(true);
+    expect(md).toMatch(/!\[run-1: cm-one-step\]\(runs\/run-1\/samples\/cm-one-step\.png\)/);
   });
 
   it.each<[string, (dirs: { run: string; empty: string }) => string[], RegExp]>([
@@ -250,7 +265,7 @@ describe('epg-eval', () => {
     expect(r.err[0]).toMatch(re);
   });
 
-  it('bad runs: no checkpoint of that objective, no such stage, a checkpoint of another model, no pre-training → one line', async () => {
+  it('bad runs: no checkpoint of that objective, no such stage, a checkpoint of another model → one line; no pre-training probes the random encoder', async () => {
     const noCkpt = variantOf(run, () => undefined);
     rmSync(join(noCkpt, 'checkpoints', 'diffusion'), { recursive: true });
     const r1 = await cli(['fid', '--run', noCkpt, '--objective', 'diffusion']);
@@ -264,7 +279,10 @@ describe('epg-eval', () => {
     expect(r3.err).toHaveLength(1);
     expect(r3.err[0]).toMatch(new RegExp(`^error: the consistency checkpoint of ${otherModel} does not fit this run's model \\(cpu-tiny-mnist\\): `));
     const scratch = variantOf(run, (c) => (c.pretrain = null));
-    const r4 = await cli(['probe', '--run', scratch]);
-    expect([r4.code, r4.err]).toEqual([1, [`error: run ${scratch} has no pre-training (config pretrain: null, e.g. the scratch variant): there is no pre-trained encoder to probe: probe a run with pre-training`]]);
+    // no pre-training is not an error for probe: it measures the random initial encoder (the baseline)
+    const r4 = await cli(['probe', '--run', scratch, '--sigmas', '0', '--train-per-class', '3', '--test-per-class', '2']);
+    expect([r4.code, r4.err]).toEqual([0, []]);
+    const probe = JSON.parse(readFileSync(join(scratch, 'eval', 'probe.json'), 'utf8')) as { encoder: string; checkpointStep: number };
+    expect([probe.encoder, probe.checkpointStep]).toEqual(['random-init', 0]);
   });
 });

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { formatReport, initBackend } from '@epg/tensor';
 import {
+  appendHistory,
+  startRecord,
   evaluateFid,
   exportModel,
   runAsProcess,
@@ -45,7 +47,17 @@ function unwrap<A>(e: E.Either<Error, A>): A {
   return e.right;
 }
 
-async function run(args: EvalArgs, io: CliIo, hooks: CliHooks): Promise<void> {
+/**
+ * Records a result-writing command (fid, probe) in the run's history.jsonl after it succeeded: its
+ * command line (so a report names the exact command behind every number) and its wall and CPU time.
+ */
+function recordInHistory(dir: string, argv: readonly string[], stage: string, t0: number, cpu0: NodeJS.CpuUsage): void {
+  const cpu = process.cpuUsage(cpu0);
+  appendHistory(dir, startRecord(argv, 'epg-eval'));
+  appendHistory(dir, { event: 'stage', stage, wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)), cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), date: new Date().toISOString() });
+}
+
+async function run(args: EvalArgs, argv: readonly string[], io: CliIo, hooks: CliHooks): Promise<void> {
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
   if (args.command === 'report' && args.runs.length > 1) {
     const out = resolve(args.out ?? 'epg-eval-report');
@@ -54,6 +66,8 @@ async function run(args: EvalArgs, io: CliIo, hooks: CliHooks): Promise<void> {
     return;
   }
   const ctx: RunContext = unwrap(openRun(resolve(args.runs[0]), io.out));
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const objective = args.objective ?? 'consistency';
   // check what the command needs before the (slow) backend start
   if (args.command === 'sample' || args.command === 'fid') requireCheckpoint(ctx, objective);
@@ -79,6 +93,7 @@ async function run(args: EvalArgs, io: CliIo, hooks: CliHooks): Promise<void> {
         ...(args.referenceCount !== null ? { referenceCount: args.referenceCount } : {}),
         ...(args.inception !== null ? { inception: { path: resolve(args.inception), ...(hooks.inceptionInputSize ? { inputSize: hooks.inceptionInputSize } : {}) } } : {}),
       });
+      recordInHistory(ctx.dir, argv, `eval ${result.metric} ${objective}`, t0, cpu0);
       io.out(`${result.metric} ${objective} (${result.sampler}, ${result.samples} samples vs ${result.reference.count} test images): ${result.fid.toFixed(3)}; extractor ${result.extractor} -> ${path}`);
       return;
     }
@@ -91,6 +106,7 @@ async function run(args: EvalArgs, io: CliIo, hooks: CliHooks): Promise<void> {
       for (const r of result.rows) {
         io.out(`probe σ ${r.requested === 0 ? 'σ₀' : r.requested} (image noise ${r.sigma.toPrecision(3)}): kNN top-1 ${fmt(r.knnTop1)}, linear top-1 ${r.linearTop1 === null ? '—' : fmt(r.linearTop1)}`);
       }
+      recordInHistory(ctx.dir, argv, 'eval probe', t0, cpu0);
       io.out(`probe -> ${path}`);
       return;
     }
@@ -117,7 +133,7 @@ export async function main(argv: readonly string[], io: CliIo = STDIO, hooks: Cl
       io.out(USAGE);
       return 0;
     }
-    await run(parsed.right, io, hooks);
+    await run(parsed.right, argv, io, hooks);
     return 0;
   });
 }

@@ -6,10 +6,10 @@
  *   commands: all | pretrain | finetune --objective diffusion|consistency
  *   epg-train scaffold-variant <package name> --kind KIND [--dir DIR]
  */
-import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/Either';
 import { VARIANT_KINDS, type VariantKind } from '@epg/contracts';
 import { epgError, type EpgError } from '@epg/tensor';
+import { parseCommandLine } from './cli-shell';
 
 export type Command = 'all' | 'pretrain' | 'finetune' | 'scaffold-variant';
 
@@ -54,30 +54,23 @@ options:
 `;
 
 export function parseTrainArgs(argv: readonly string[]): E.Either<EpgError, TrainArgs> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        objective: { type: 'string' },
-        preset: { type: 'string' },
-        config: { type: 'string' },
-        variant: { type: 'string', multiple: true },
-        plugin: { type: 'string', multiple: true },
-        kind: { type: 'string' },
-        dir: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        run: { type: 'string' },
-        resume: { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-        backend: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    return E.left(epgError('config', (e as Error).message.split('\n')[0], 'see epg-train --help'));
-  }
+  const line = parseCommandLine(argv, 'epg-train', {
+    objective: { type: 'string' },
+    preset: { type: 'string' },
+    config: { type: 'string' },
+    variant: { type: 'string', multiple: true },
+    plugin: { type: 'string', multiple: true },
+    kind: { type: 'string' },
+    dir: { type: 'string' },
+    set: { type: 'string', multiple: true },
+    run: { type: 'string' },
+    resume: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    backend: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (E.isLeft(line)) return line;
+  const parsed = line.right;
   const v = parsed.values;
   const help = Boolean(v.help);
   const [command, ...extra] = parsed.positionals;

@@ -18,34 +18,16 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { encodeSafetensors, epgError, isEpgError, restoreStore, toEpgError, type EpgError, type ParameterStore } from '@epg/tensor';
 import type { NoiseSpace } from '@epg/schedules';
-import type { ViTConfig } from '@epg/vit';
+import { EXPORT_FORMAT, EXPORT_MANIFEST, EXPORT_VERSION, EXPORT_WEIGHTS, type ExportManifest, type ViTConfig } from '@epg/vit';
 import { decodeRunConfig, type RunConfig } from './config';
 import { resolveVit } from './models';
 import { CONFIG_FILE } from './run-dir';
 import { latestCheckpoint } from './stages/common';
 import { assembleNetwork, finetuneSpace, type Objective } from './stages/finetune';
 
-export const EXPORT_FORMAT = 'epg-export';
-export const EXPORT_VERSION = 1;
-export const EXPORT_WEIGHTS = 'model.safetensors';
-export const EXPORT_MANIFEST = 'model.json';
-
-/** The content of model.json. */
-export interface ExportManifest {
-  readonly format: typeof EXPORT_FORMAT;
-  readonly version: typeof EXPORT_VERSION;
-  readonly objective: 'consistency';
-  readonly vit: ViTConfig;
-  readonly noise: NoiseSpace;
-  readonly numClasses: number;
-  readonly imageSize: number;
-  readonly channels: number;
-  readonly preset: string;
-  readonly variants: readonly string[];
-  readonly seed: number;
-  readonly step: number;
-  readonly sha256: string;
-}
+// The manifest's format lives with the network config (@epg/vit), where the readers find it too.
+export { EXPORT_FORMAT, EXPORT_VERSION, EXPORT_WEIGHTS, EXPORT_MANIFEST } from '@epg/vit';
+export type { ExportManifest } from '@epg/vit';
 
 export interface ExportOptions {
   readonly runDir: string;

@@ -42,4 +42,4 @@ export { main as trainMain } from './cli';
 export type { CliIo, CliHooks } from './cli';
 export { exportModel, writeExport, EXPORT_FORMAT, EXPORT_VERSION, EXPORT_WEIGHTS, EXPORT_MANIFEST } from './export';
 export type { ExportManifest, ExportOptions } from './export';
-export { runAsProcess, withOneLineErrors } from './cli-shell';
+export { parseCommandLine, runAsProcess, withOneLineErrors } from './cli-shell';

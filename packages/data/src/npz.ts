@@ -1,12 +1,13 @@
 /**
  * numpy .npy / .npz files (numpy/lib/format.py; PKWARE APPNOTE 6.3 for the ZIP container).
- * Reading handles what numpy writes: stored or deflated entries (np.savez / np.savez_compressed)
- * and ZIP64 records, whose sizes are taken from the central directory (numpy forces ZIP64 local
- * headers, whose size fields are then 0xFFFFFFFF). Writing produces stored .npy entries, the ADM
+ * Reading goes through @epg/tensor's ZIP reader (the one that reads torch.save files), piecewise from
+ * the file: stored or deflated entries (np.savez / np.savez_compressed) and ZIP64 records, sizes from
+ * the central directory (numpy forces ZIP64 local headers, whose size fields are then 0xFFFFFFFF). Writing produces stored .npy entries, the ADM
  * evaluator's format (`arr_0`, uint8 N×H×W×3), to a temp file renamed into place.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { crc32, inflateRawSync } from 'node:zlib';
+import { closeSync, existsSync, fstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { fileSource, isEpgError, readZipEntry, zipEntries } from '@epg/tensor';
 import { DataError, type NpyArray, type NpyDtype } from './types';
 
 const DESCR: Record<NpyDtype, string> = { uint8: '|u1', int32: '<i4', int64: '<i8', float32: '<f4', float64: '<f8' };
@@ -125,105 +126,6 @@ export function parseNpy(bytes: Uint8Array, where = '.npy data'): NpyArray {
 // ---------------------------------------------------------------------------------------------
 // ZIP reading
 
-interface CentralEntry {
-  name: string;
-  method: number;
-  crc: number;
-  compressedSize: number;
-  size: number;
-  localOffset: number;
-}
-
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  if (done !== length) throw new Error(`unexpected end of file at byte ${position + done}`);
-  return buf;
-}
-
-function u64(buf: Buffer, at: number): number {
-  const v = buf.readBigUInt64LE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('ZIP64 value beyond 2^53');
-  return Number(v);
-}
-
-function readCentralDirectory(fd: number, fileSize: number): CentralEntry[] {
-  const tailLen = Math.min(fileSize, 22 + U16_MAX + 20);
-  const tail = readAt(fd, fileSize - tailLen, tailLen);
-  let eocd = -1;
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error('no end-of-central-directory record (not a ZIP/.npz file, or truncated)');
-  let entries = tail.readUInt16LE(eocd + 10);
-  let cdSize = tail.readUInt32LE(eocd + 12);
-  let cdOffset = tail.readUInt32LE(eocd + 16);
-  // ZIP64: a locator sits just before the EOCD; numpy writes one whenever it forces ZIP64.
-  if (eocd >= 20 && tail.readUInt32LE(eocd - 20) === 0x07064b50) {
-    const recOffset = u64(tail, eocd - 20 + 8);
-    const rec = readAt(fd, recOffset, 56);
-    if (rec.readUInt32LE(0) !== 0x06064b50) throw new Error('bad ZIP64 end-of-central-directory record');
-    entries = u64(rec, 32);
-    cdSize = u64(rec, 40);
-    cdOffset = u64(rec, 48);
-  }
-  const cd = readAt(fd, cdOffset, cdSize);
-  const out: CentralEntry[] = [];
-  let p = 0;
-  for (let k = 0; k < entries; k++) {
-    if (p + 46 > cd.length) throw new Error(`its directory claims ${entries} entries but holds ${k} (corrupt or truncated file)`);
-    if (cd.readUInt32LE(p) !== 0x02014b50) throw new Error(`bad central directory entry ${k}`);
-    const method = cd.readUInt16LE(p + 10);
-    const crc = cd.readUInt32LE(p + 16);
-    let compressedSize = cd.readUInt32LE(p + 20);
-    let size = cd.readUInt32LE(p + 24);
-    const nameLen = cd.readUInt16LE(p + 28);
-    const extraLen = cd.readUInt16LE(p + 30);
-    const commentLen = cd.readUInt16LE(p + 32);
-    let localOffset = cd.readUInt32LE(p + 42);
-    const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
-    // ZIP64 extended information (header id 1): only the fields saturated above, in this order.
-    let e = p + 46 + nameLen;
-    const extraEnd = e + extraLen;
-    while (e + 4 <= extraEnd) {
-      const id = cd.readUInt16LE(e);
-      const len = cd.readUInt16LE(e + 2);
-      if (id === 0x0001) {
-        let q = e + 4;
-        if (size === U32_MAX) { size = u64(cd, q); q += 8; }
-        if (compressedSize === U32_MAX) { compressedSize = u64(cd, q); q += 8; }
-        if (localOffset === U32_MAX) { localOffset = u64(cd, q); q += 8; }
-      }
-      e += 4 + len;
-    }
-    out.push({ name, method, crc, compressedSize, size, localOffset });
-    p = extraEnd + commentLen;
-  }
-  return out;
-}
-
-function readEntry(fd: number, entry: CentralEntry): Buffer {
-  const local = readAt(fd, entry.localOffset, 30);
-  if (local.readUInt32LE(0) !== 0x04034b50) throw new Error(`bad local header for '${entry.name}'`);
-  const start = entry.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-  const raw = readAt(fd, start, entry.compressedSize);
-  let data: Buffer;
-  if (entry.method === 0) data = raw;
-  else if (entry.method === 8) data = inflateRawSync(raw);
-  else throw new Error(`entry '${entry.name}' uses ZIP compression method ${entry.method}; only stored (0) and deflate (8) are supported`);
-  if (data.length !== entry.size) throw new Error(`entry '${entry.name}' has ${data.length} bytes, the directory says ${entry.size}`);
-  if (crc32(data) >>> 0 !== entry.crc) throw new Error(`entry '${entry.name}' fails its CRC-32 check (corrupt file)`);
-  return data;
-}
-
 /**
  * Reads every array of an .npz file, keyed by name without `.npy` (`arr_0`, ...).
  * Throws a DataError naming the file.
@@ -237,16 +139,18 @@ export function readNpz(path: string): Map<string, NpyArray> {
     throw new DataError(`cannot open npz file ${path}: ${(e as Error).message}`, 'io');
   }
   try {
-    const entries = readCentralDirectory(fd, fstatSync(fd).size);
+    const src = fileSource(fd, fstatSync(fd).size);
+    const entries = zipEntries(src, path, 'the file is truncated or is not an .npz; re-create it (np.savez or writeNpz)');
     const out = new Map<string, NpyArray>();
-    for (const entry of entries) {
+    for (const entry of entries.values()) {
       if (entry.name.endsWith('/')) continue;
       const key = entry.name.endsWith('.npy') ? entry.name.slice(0, -4) : entry.name;
-      out.set(key, parseNpy(readEntry(fd, entry), `${path} entry '${entry.name}'`));
+      out.set(key, parseNpy(readZipEntry(src, entry, path), `${path} entry '${entry.name}'`));
     }
     return out;
   } catch (e) {
     if (e instanceof DataError) throw e;
+    if (isEpgError(e)) throw new DataError(e.message, 'format'); // names the file, the entry and the fix
     throw new DataError(`cannot read npz file ${path}: ${(e as Error).message}`, 'io');
   } finally {
     closeSync(fd);

@@ -80,5 +80,9 @@ export {
   readStateDict,
   decodeStateDict,
   sniffWeightsFormat,
+  zipEntries,
+  readZipEntry,
+  bufferSource,
+  fileSource,
 } from './torch';
-export type { TorchCheckpoint, TorchDtype, CheckpointEntry, StateDictOptions, WeightsFormat } from './torch';
+export type { TorchCheckpoint, TorchDtype, CheckpointEntry, StateDictOptions, WeightsFormat, ZipEntry, ByteSource } from './torch';

@@ -49,3 +49,5 @@ export {
 export type { Layout, NameRule, LoadOptions, LoadReport, TorchLayoutTensor } from './namemap';
 export { layerId, topLayerId, isNoDecayParam, finetuneParamGroups, assembleFinetune, freezeEncoder } from './finetune';
 export type { LayerDecayMode, FinetuneGroupOptions, AssembleOptions, Assembled } from './finetune';
+export { EXPORT_FORMAT, EXPORT_VERSION, EXPORT_WEIGHTS, EXPORT_MANIFEST, checkExportManifest } from './export-manifest';
+export type { ExportManifest } from './export-manifest';

@@ -36,6 +36,7 @@ import { resolveVit } from '../models';
 import { encoderAt } from '../networks';
 import { latestCheckpoint, orThrow, type RunContext } from '../stages/common';
 import { assembleNetwork, finetuneSpace, loadPretrained, type Objective } from '../stages/finetune';
+import { buildPretrainStores } from '../stages/pretrain';
 import { sampleNetwork } from './sample';
 
 export type { Objective };
@@ -315,7 +316,12 @@ export interface ProbeFileRow extends NoisyProbeRow {
 
 export interface ProbeResultFile {
   readonly metric: 'probe';
-  readonly encoder: 'pretrain/online';
+  /**
+   * 'pretrain/online': the pre-trained encoder; 'random-init': a run without pre-training (the
+   * scratch arm) probes the randomly initialised encoder of its seed, the baseline every pre-training
+   * is measured against.
+   */
+  readonly encoder: 'pretrain/online' | 'random-init';
   readonly checkpointStep: number;
   readonly trainImages: number;
   readonly testImages: number;
@@ -338,21 +344,29 @@ export function parseSigmas(text: string): E.Either<Error, number[]> {
   return E.right(values);
 }
 
+/** The pre-training stage's freshly initialised online encoder for the run's seed (no checkpoint). */
+function randomEncoderStore(ctx: RunContext) {
+  const { online, target } = buildPretrainStores(ctx.vit, ctx.config.seed);
+  target.dispose();
+  return online;
+}
+
 /**
- * kNN (k 20) and linear-probe top-1 of the run's pre-trained (online) encoder at σ₀ and the given σ
+ * kNN (k 20) and linear-probe top-1 of the run's pre-trained (online) encoder (of the random initial
+ * encoder when the run has no pre-training) at σ₀ and the given σ
  * (docs/ssl.md, "Probes"): a class-balanced bank from the train split, test images from the test
  * split, both noised with the same seeded ε at each σ. Writes and returns `<run>/eval/probe.json`.
  */
 export function evaluateProbe(ctx: RunContext, opts: ProbeOptions): { result: ProbeResultFile; path: string } {
   const t0 = performance.now();
   const pre = ctx.config.pretrain;
-  if (!pre) throw epgError('config', `run ${ctx.dir} has no pre-training (config pretrain: null, e.g. the scratch variant): there is no pre-trained encoder to probe`, 'probe a run with pre-training');
   const dataset = datasetOf(ctx);
-  const ck = latestCheckpoint(ctx.dir, 'pretrain');
-  if (!ck) throw epgError('io', `run ${ctx.dir} has no pretrain checkpoint yet`, `run epg-train pretrain --run ${ctx.dir} first`);
-  const space = noiseSpace(ctx.vit.imageSize, { shift: pretrainConfig(pre.variant, { totalSteps: pre.steps, ...(pre.lr !== null ? { lr: pre.lr } : {}) }).shift });
+  const ck = pre ? latestCheckpoint(ctx.dir, 'pretrain') : null;
+  if (pre && !ck) throw epgError('io', `run ${ctx.dir} has no pretrain checkpoint yet`, `run epg-train pretrain --run ${ctx.dir} first`);
+  // Without pre-training (scratch), the probe measures the random encoder of this seed, at EPG's σ shift.
+  const space = noiseSpace(ctx.vit.imageSize, { shift: pre ? pretrainConfig(pre.variant, { totalSteps: pre.steps, ...(pre.lr !== null ? { lr: pre.lr } : {}) }).shift : 'epg' });
   const shifted = opts.sigmas.map((s) => (s === 0 ? space.sigmaMin : toShifted(space, s)));
-  const online = loadPretrained({ ...ctx, config: { ...ctx.config, pretrain: { ...pre, steps: Math.min(pre.steps, ck.sidecar.step) } } })!;
+  const online = pre && ck ? loadPretrained({ ...ctx, config: { ...ctx.config, pretrain: { ...pre, steps: Math.min(pre.steps, ck.sidecar.step) } } })! : randomEncoderStore(ctx);
   const load = (split: 'train' | 'test') => orThrow(dataset === 'mnist' ? loadMnist(split) : loadFashionMnist(split));
   const bank = takePerClass(load('train'), opts.trainPerClass ?? 200);
   const test = takePerClass(load('test'), opts.testPerClass ?? 50);
@@ -366,8 +380,8 @@ export function evaluateProbe(ctx: RunContext, opts: ProbeOptions): { result: Pr
     const rows = probeAtSigmas(features, train, probeTest, { numClasses: ctx.vit.numClasses, sigmas: shifted, seed: ctx.config.seed, linear: { steps: linearSteps } });
     const result: ProbeResultFile = {
       metric: 'probe',
-      encoder: 'pretrain/online',
-      checkpointStep: ck.sidecar.step,
+      encoder: pre ? 'pretrain/online' : 'random-init',
+      checkpointStep: ck ? ck.sidecar.step : 0,
       trainImages: bank.count,
       testImages: test.count,
       k: 20,

@@ -4,7 +4,7 @@
  * and a comparison of several runs that groups them by their config minus the seed (dataset,
  * preset, variants and any other edited field) and gives each metric's mean and spread over seeds.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { readRecords, renderCurveSvg, writeReport, type ReportFigure, type ReportSection, type ReportTable } from '@epg/runs';
@@ -19,7 +19,8 @@ import { evalDir, gitCommit, openRun, probePath, type FidResult, type ProbeResul
 export const historyPath = (dir: string) => join(dir, 'history.jsonl');
 
 export type HistoryRecord =
-  | { readonly event: 'start'; readonly argv: readonly string[]; readonly commit: string | null; readonly date: string }
+  /** `program` is absent for epg-train (older runs) and 'epg-eval' for its result-writing commands. */
+  | { readonly event: 'start'; readonly argv: readonly string[]; readonly commit: string | null; readonly date: string; readonly program?: 'epg-train' | 'epg-eval' }
   | { readonly event: 'stage'; readonly stage: string; readonly wallSeconds: number; readonly cpuSeconds: number; readonly date: string };
 
 /** Appends one record to the run's history (best effort: a read-only directory only loses the record). */
@@ -32,8 +33,8 @@ export function appendHistory(dir: string, record: HistoryRecord): void {
 }
 
 /** The start record of this process, for appendHistory. */
-export function startRecord(argv: readonly string[]): HistoryRecord {
-  return { event: 'start', argv: [...argv], commit: gitCommit(), date: new Date().toISOString() };
+export function startRecord(argv: readonly string[], program: 'epg-train' | 'epg-eval' = 'epg-train'): HistoryRecord {
+  return { event: 'start', argv: [...argv], commit: gitCommit(), date: new Date().toISOString(), ...(program === 'epg-eval' ? { program } : {}) };
 }
 
 export function readHistory(dir: string): HistoryRecord[] {
@@ -76,6 +77,8 @@ export const readProbe = (dir: string): ProbeResultFile | null => readJson<Probe
 const variantLabel = (c: RunConfig) => c.preset + (c.variants.length ? ` + ${c.variants.join(' + ')}` : '');
 const fidLabel = (r: FidResult) => `${r.metric === 'domain-fid' ? 'domain-FID' : 'Inception-FID'}, ${r.sampler}, ${r.samples} samples vs ${r.reference.count} ${r.reference.dataset} test (${r.extractor})`;
 const commandLine = (argv: readonly string[]) => argv.map((a) => (/^[\w./=,:@+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+/** The command a start record stands for, with its program's name. */
+const startCommand = (s: Extract<HistoryRecord, { event: 'start' }>) => `${s.program ?? 'epg-train'} ${commandLine(s.argv)}`;
 
 /** Re-renders the loss curves of `metrics.jsonl` into `<run>/curves/<stage>.svg`. */
 export async function renderCurves(dir: string): Promise<ReportFigure[]> {
@@ -125,7 +128,7 @@ export async function writeRunReport(ctx: RunContext, outDir = ctx.dir): Promise
   if (starts.length) {
     sections.push({
       heading: 'Commands',
-      table: { columns: ['date', 'command', 'commit'], rows: starts.map((s) => [s.date, `epg-train ${commandLine(s.argv)}`, s.commit ?? 'unknown']) },
+      table: { columns: ['date', 'command', 'commit'], rows: starts.map((s) => [s.date, startCommand(s), s.commit ?? 'unknown']) },
     });
   }
   if (stages.length) {
@@ -184,6 +187,49 @@ export interface RunSummary {
   readonly commits: readonly string[];
 }
 
+/**
+ * Wall and CPU seconds per stage, summed over the processes that ran it (a resumed stage has several
+ * records), and the run's totals: `time: <stage> wall (s)`, `time: <stage> CPU (s)`.
+ */
+export function timeMetrics(history: readonly HistoryRecord[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const add = (k: string, v: number) => out.set(k, Number(((out.get(k) ?? 0) + v).toFixed(1)));
+  for (const h of history) {
+    if (h.event !== 'stage') continue;
+    add(`time: ${h.stage} wall (s)`, h.wallSeconds);
+    add(`time: ${h.stage} CPU (s)`, h.cpuSeconds);
+    add('time: total wall (s)', h.wallSeconds);
+    add('time: total CPU (s)', h.cpuSeconds);
+  }
+  return out;
+}
+
+/**
+ * Each fine-tuning stage's loss terms averaged over its last 10 % of steps (at least 20 when the stage
+ * has them: one batch per step is noisy): `<stage> <term>, mean of steps a–b`. Runs with equal step counts compare at
+ * the same steps, which is how "lower loss at the same step" is read. Pre-training losses differ
+ * by method and are not compared.
+ */
+export function lossWindowMetrics(ctx: RunContext): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!existsSync(metricsPath(ctx.dir))) return out;
+  const records = readRecords(metricsPath(ctx.dir));
+  if (E.isLeft(records)) return out;
+  for (const stage of ['consistency', 'diffusion'] as const) {
+    const steps = ctx.config[stage]?.steps;
+    if (!steps) continue;
+    const window = Math.min(steps, Math.max(20, Math.ceil(steps / 10)));
+    const first = Math.max(0, steps - window);
+    const recs = records.right.filter((r) => r.phase === stage && r.step >= first && r.step < steps);
+    if (recs.length < window) continue; // stage not finished
+    for (const key of Object.keys(recs[0].values).filter((k) => !['lr', 'imgPerSec', 'skipped'].includes(k))) {
+      const vals = recs.map((r) => r.values[key]).filter((v) => Number.isFinite(v));
+      if (vals.length) out.set(`${stage} ${key}, mean of steps ${first}–${steps - 1}`, vals.reduce((a, b) => a + b, 0) / vals.length);
+    }
+  }
+  return out;
+}
+
 /** Everything a comparison needs from one run directory. */
 export function summarizeRun(ctx: RunContext): RunSummary {
   const metrics = new Map<string, number>();
@@ -194,11 +240,13 @@ export function summarizeRun(ctx: RunContext): RunSummary {
     metrics.set(`kNN top-1 at ${s} (${probe!.trainImages}/${probe!.testImages} images)`, r.knnTop1);
     if (r.linearTop1 !== null) metrics.set(`linear top-1 at ${s} (${probe!.trainImages}/${probe!.testImages} images)`, r.linearTop1);
   }
+  for (const [k, v] of lossWindowMetrics(ctx)) metrics.set(k, v);
   const history = readHistory(ctx.dir);
+  for (const [k, v] of timeMetrics(history)) metrics.set(k, v);
   const starts = history.flatMap((h) => (h.event === 'start' ? [h] : []));
   const fids = readFidResults(ctx.dir);
   const commits = [...new Set([...starts.map((s) => s.commit), ...fids.map((f) => f.commit), probe?.commit ?? null].filter((c): c is string => c !== null))];
-  return { dir: ctx.dir, config: ctx.config, metrics, commands: starts.map((s) => `epg-train ${commandLine(s.argv)}`), commits };
+  return { dir: ctx.dir, config: ctx.config, metrics, commands: starts.map((s) => startCommand(s)), commits };
 }
 
 /** The grouping key of a run: its config without the seed. */
@@ -276,6 +324,26 @@ export function writeComparisonReport(dirs: readonly string[], outDir: string): 
   } catch (e) {
     return E.left(epgError('io', `cannot write ${join(outDir, 'comparison.json')} (${(e as Error).message})`, 'check --out is writable'));
   }
+  // Grids and loss curves of every run, copied next to the report so that it stands alone (a
+  // study's run directories hold checkpoints and are not committed).
+  const mediaFigures: ReportSection[] = [];
+  const base = runs.map((r) => basename(r.dir));
+  for (const [i, r] of runs.entries()) {
+    const name = base.filter((b) => b === base[i]).length > 1 ? `${base[i]}-${i + 1}` : base[i];
+    const figures: ReportFigure[] = [];
+    for (const sub of ['samples', 'curves']) {
+      const from = join(r.dir, sub);
+      if (!existsSync(from)) continue;
+      for (const f of readdirSync(from).filter((f) => /\.(png|svg)$/.test(f)).sort()) {
+        const to = join(outDir, 'runs', name, sub, f);
+        mkdirSync(join(outDir, 'runs', name, sub), { recursive: true });
+        copyFileSync(join(from, f), to);
+        figures.push({ src: relative(outDir, to), caption: `${name}: ${sub === 'samples' ? f.replace(/\.png$/, '') : `${f.replace(/\.svg$/, '')} loss`}` });
+      }
+    }
+    if (figures.length) mediaFigures.push({ heading: `Grids and curves: ${name}`, figures });
+  }
+  sections.push(...mediaFigures);
   sections.push({
     heading: 'Runs',
     table: {

@@ -1,4 +1,3 @@
-import { allowTensorLeak } from '../testing';
 import * as tf from '@tensorflow/tfjs-core';
 import * as E from 'fp-ts/Either';
 import { createHash } from 'node:crypto';
@@ -48,7 +47,6 @@ const bits = (t: tf.Tensor) => Array.from(new Uint32Array(Float32Array.from(t.da
 
 describe('checkpoints', () => {
   it('round-trip bit-exactly, optimiser state included: resumed training equals uninterrupted training', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const x = tf.tidy(() => normalTensor(RandomStream.fromSeed(9), [8, 4]) as tf.Tensor2D);
     const a = model(1);
     const optA = new AdamW(a, { lr: 0.01, weightDecay: 0.05 });
@@ -142,7 +140,6 @@ describe('checkpoints', () => {
   });
 
   it('rejects a file with an unknown name, a missing name, and a wrong shape, each with its own message', () => {
-    allowTensorLeak('pre-existing: leaves tensors undisposed, not yet traced (issue 10 follow-up)');
     const s = model(1);
     const base = join(dir, 'c');
     orThrow(saveCheckpoint(base, { step: 1, config: {}, stores: { model: s } }));
