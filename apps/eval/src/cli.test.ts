@@ -40,7 +40,7 @@ describe('epg-eval', () => {
     const lines: string[] = [];
     const code = await trainMain(['all', '--run', run, ...TINY], { out: (l) => lines.push(l), err: (l) => lines.push(l) }, { skipBackend: true, progressMs: 1e9 });
     if (code !== 0) throw new Error(lines.join('\n'));
-  }, 120_000);
+  }, 300_000); // a whole tiny run: minutes on a loaded 2-core machine
 
   it('fid: the same domain FID epg-train all wrote, reusing the cached reference statistics; the JSON names the weights hash', async () => {
     const written = json<FidResult>(join(run, 'eval', 'fid-consistency.json'));
