@@ -67,6 +67,7 @@ describe('browser entry', () => {
         'nodeCheckpointFs', 'writeFileAtomic', 'collectTensors', 'CHECKPOINT_PAUSE_PHASES',
         'decodeTorchCheckpoint', 'readTorchCheckpoint', 'selectPath', 'listCheckpoint', 'torchStateDict', 'isStateDict', 'tensorBytes',
         'toHostTensor', 'TorchTensor', 'TorchStorage', 'PyObject', 'readStateDict', 'decodeStateDict', 'sniffWeightsFormat',
+        'zipEntries', 'readZipEntry', 'bufferSource', 'fileSource',
       ].sort(),
     );
     for (const k of Object.keys(browser)) expect((full as Record<string, unknown>)[k]).toBe((browser as Record<string, unknown>)[k]);

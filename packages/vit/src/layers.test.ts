@@ -47,6 +47,16 @@ describe('layers vs numpy float64 (scripts/make_fixtures.py)', () => {
     expectClose(rm, f.newRunningMean, TOL);
     expectClose(rv, f.newRunningVar, TOL);
     expect(() => tf.tidy(() => batchNorm1d(tf.zeros([1, 4]) as tf.Tensor2D, state, true))).toThrow(/at least 2/);
+    // relu in the op equals relu after it, in both modes
+    for (const training of [false, true]) {
+      tf.tidy(() => {
+        const x = tf.tensor2d(f.x, f.shape);
+        const fused = batchNorm1d(x, state, training, { relu: true });
+        const after = tf.relu(batchNorm1d(x, state, training));
+        expectClose(fused, after, { rtol: 1e-6, atol: 1e-6 });
+        expect(fused.min().dataSync()[0]).toBe(0); // the fixture has negative pre-activations
+      });
+    }
     [rm, rv, state.weight, state.bias].forEach((t) => t.dispose());
   });
 

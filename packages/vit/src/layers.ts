@@ -8,7 +8,7 @@
  * forward does), so intermediates are freed there.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedAttention, fusedGatedResidual, fusedGelu, fusedLayerNorm, fusedLayerNormModulate, fusedLinear, stopGradient } from '@epg/tensor';
+import { fusedAttention, fusedBatchNorm, fusedGatedResidual, fusedGelu, fusedLayerNorm, fusedLayerNormModulate, fusedLinear, stopGradient } from '@epg/tensor';
 
 /** PyTorch's LayerNorm/BatchNorm default ε (TF.js layers default to 1e-3: do not use those). */
 export const NORM_EPS = 1e-5;
@@ -91,25 +91,23 @@ export interface BatchNormState {
  * training normalises with the biased batch variance and updates the running statistics with
  * momentum 0.1 and the UNBIASED variance N/(N−1) (docs/method.md §10.6); evaluation uses the running
  * statistics. The running-statistic update is a side effect on the buffers, outside the gradient.
+ * `relu` applies a ReLU in the same op (the projector's BatchNorm → ReLU; one native kernel each way
+ * with @epg/tensor-native, the plain composition elsewhere).
  */
-export function batchNorm1d(x: tf.Tensor2D, s: BatchNormState, training: boolean, eps = NORM_EPS, momentum = BN_MOMENTUM): tf.Tensor2D {
-  if (!training) {
-    const normed = tf.mul(tf.sub(x, s.runningMean), tf.rsqrt(tf.add(s.runningVar, eps)));
-    return tf.add(tf.mul(normed, s.weight), s.bias) as tf.Tensor2D;
-  }
+export function batchNorm1d(x: tf.Tensor2D, s: BatchNormState, training: boolean, opts: { eps?: number; momentum?: number; relu?: boolean } = {}): tf.Tensor2D {
+  const { eps = NORM_EPS, momentum = BN_MOMENTUM, relu = false } = opts;
+  if (!training) return fusedBatchNorm(x, s.weight, s.bias, { eps, relu, mean: s.runningMean, variance: s.runningVar }).y as tf.Tensor2D;
   const n = x.shape[0];
   if (n < 2) throw new Error(`batchNorm1d: training mode needs a batch of at least 2 (got ${n}), as in PyTorch; use eval mode for single samples`);
-  const { mean, variance } = tf.moments(x, 0);
-  const newMean = tf.tidy(() => tf.add(tf.mul(s.runningMean, 1 - momentum), tf.mul(stopGradient(mean), momentum)));
+  const { y, mean, variance } = fusedBatchNorm(x, s.weight, s.bias, { eps, relu }); // y [N, F]; biased batch mean, variance [F]
+  const newMean = tf.tidy(() => tf.add(tf.mul(s.runningMean, 1 - momentum), tf.mul(stopGradient(mean!), momentum)));
   const newVar = tf.tidy(() =>
-    tf.add(tf.mul(s.runningVar, 1 - momentum), tf.mul(stopGradient(variance), (momentum * n) / (n - 1))),
+    tf.add(tf.mul(s.runningVar, 1 - momentum), tf.mul(stopGradient(variance!), (momentum * n) / (n - 1))),
   );
   s.runningMean.assign(newMean);
   s.runningVar.assign(newVar);
-  newMean.dispose();
-  newVar.dispose();
-  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normed, s.weight), s.bias) as tf.Tensor2D;
+  tf.dispose([newMean, newVar]);
+  return y as tf.Tensor2D;
 }
 
 /**

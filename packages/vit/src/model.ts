@@ -310,9 +310,9 @@ function projector(store: ParameterStore, z: tf.Tensor2D): tf.Tensor2D {
   });
   const training = store.training;
   let h = linear(z, store.get('projection_head.0.weight')) as tf.Tensor2D; // [B, hidden]
-  h = tf.relu(batchNorm1d(h, bn(1), training)); // [B, hidden]
+  h = batchNorm1d(h, bn(1), training, { relu: true }); // [B, hidden]
   h = linear(h, store.get('projection_head.3.weight')) as tf.Tensor2D; // [B, hidden]
-  h = tf.relu(batchNorm1d(h, bn(4), training)); // [B, hidden]
+  h = batchNorm1d(h, bn(4), training, { relu: true }); // [B, hidden]
   return linear(h, store.get('projection_head.6.weight')) as tf.Tensor2D; // [B, out]
 }
 
