@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { randn, relError, stockAndNative, nativeTestable } from './testing/compare';
+import { expectSameOutputs as expectSame, randn, relError, nativeTestable, stockAndNative, withGrads } from './testing/compare';
 import { registerNativeKernels, unregisterNativeKernels } from './register';
 import { loadAddon, type NativeAddon } from './addon';
 import { batchNorm, batchNormInferenceReference, batchNormTrainReference } from './batchnorm';
@@ -8,31 +8,6 @@ import { DIRECT_MAX_K, type ConvExtraAddon } from './conv-extra';
 const testable = nativeTestable();
 const d = testable.ok ? describe : describe.skip;
 if (!testable.ok) console.log(`[@epg/tensor-native] native conv-extra tests skipped: ${testable.why}`);
-
-/** Runs fn with stock (or composition) then native kernels and compares every output. */
-function expectSame(fn: () => tf.Tensor[], label: string, tol = 1e-5): void {
-  const { stock, native } = stockAndNative(() => fn().map((t) => tf.keep(t)));
-  try {
-    expect(native.length).toBe(stock.length);
-    stock.forEach((s, i) => {
-      expect({ label, i, shape: native[i].shape }).toEqual({ label, i, shape: s.shape });
-      const err = relError(native[i], s);
-      if (!(err <= tol)) throw new Error(`${label} output ${i}: relative error ${err} > ${tol}`);
-    });
-  } finally {
-    tf.dispose([...stock, ...native]);
-  }
-}
-
-/** Value of f and the gradients of sum(f(...xs) * w) w.r.t. every input, for a fixed random w. */
-function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): tf.Tensor[] {
-  return tf.tidy(() => {
-    const y = f(...xs);
-    const w = randn(y.shape, seed);
-    const g = tf.grads((...ins: tf.Tensor[]) => tf.sum(tf.mul(f(...ins), w)))(xs);
-    return [y, ...g];
-  });
-}
 
 /** Counts calls of the named addon functions while fn runs with native kernels registered. */
 function countCalls(names: Array<keyof ConvExtraAddon | keyof NativeAddon>, fn: () => void): number[] {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { randInt, randn, relError, seeded, stockAndNative, nativeTestable } from './testing/compare';
+import { expectSameOutputs, randInt, randn, relError, seeded, stockAndNative, nativeTestable, withGrads } from './testing/compare';
 import { registerNativeKernels, unregisterNativeKernels, nativeKernelsActive } from './register';
 import { collapseTranspose, broadcastPlan } from './kernels';
 import { encoderLoss, makeInputs, makeParams } from '../bench/vit-unit';
@@ -16,17 +16,7 @@ const GEMM_TOL = 1e-5;
 
 /** Compares stock and native results of fn (values and, via fn, gradients), disposing everything. */
 function expectSame(fn: () => tf.Tensor[], tol = TOL, label = ''): void {
-  // fn runs twice (stock, native): any seed it uses must not change between the runs.
-  const { stock, native } = stockAndNative(() => fn().map((t) => tf.keep(t)));
-  try {
-    stock.forEach((s, i) => {
-      expect({ label, i, dtype: native[i].dtype, shape: native[i].shape }).toEqual({ label, i, dtype: s.dtype, shape: s.shape });
-      const err = relError(native[i], s);
-      if (!(err <= tol)) throw new Error(`${label} output ${i}: relative error ${err} > ${tol}`);
-    });
-  } finally {
-    tf.dispose([...stock, ...native]);
-  }
+  expectSameOutputs(fn, label, tol);
 }
 
 let nextGradSeed = 9000;
@@ -34,16 +24,6 @@ let nextGradSeed = 9000;
 function expectSameGrads(fn: (gradSeed: number) => tf.Tensor[], tol = TOL, label = ''): void {
   const seed = nextGradSeed++;
   expectSame(() => fn(seed), tol, label);
-}
-
-/** Value and gradients (w.r.t. all inputs) of sum(f(...xs) * weights). */
-function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): tf.Tensor[] {
-  return tf.tidy(() => {
-    const y = f(...xs);
-    const w = randn(y.shape, seed);
-    const g = tf.grads((...ins: tf.Tensor[]) => tf.sum(tf.mul(f(...ins), w)))(xs);
-    return [y, ...g];
-  });
 }
 
 describe('pure shape helpers', () => {

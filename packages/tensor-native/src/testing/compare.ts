@@ -65,3 +65,32 @@ export function stockAndNative(fn: () => tf.Tensor[]): { stock: tf.Tensor[]; nat
     unregisterNativeKernels();
   }
 }
+
+/**
+ * Runs fn with stock (or composition) then native kernels and compares every output: same count,
+ * dtype and shape, relative error ≤ tol. fn runs twice, so any seed it uses must not change between
+ * the runs. For jest tests (uses the global expect).
+ */
+export function expectSameOutputs(fn: () => tf.Tensor[], label: string, tol = 1e-5): void {
+  const { stock, native } = stockAndNative(() => fn().map((t) => tf.keep(t)));
+  try {
+    expect(native.length).toBe(stock.length);
+    stock.forEach((s, i) => {
+      expect({ label, i, dtype: native[i].dtype, shape: native[i].shape }).toEqual({ label, i, dtype: s.dtype, shape: s.shape });
+      const err = relError(native[i], s);
+      if (!(err <= tol)) throw new Error(`${label} output ${i}: relative error ${err} > ${tol}`);
+    });
+  } finally {
+    tf.dispose([...stock, ...native]);
+  }
+}
+
+/** Value of f and the gradients of sum(f(...xs) * w) w.r.t. every input, for a fixed random w. */
+export function withGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number): tf.Tensor[] {
+  return tf.tidy(() => {
+    const y = f(...xs);
+    const w = randn(y.shape, seed);
+    const g = tf.grads((...ins: tf.Tensor[]) => tf.sum(tf.mul(f(...ins), w)))(xs);
+    return [y, ...g];
+  });
+}
