@@ -6,6 +6,7 @@
 //   node tooling/scripts/study.mjs status  [--runs DIR] [--datasets mnist,fashion-mnist] [--seeds 0,1] [--arms a,b]
 //   node tooling/scripts/study.mjs run     [same options]      # runs what is missing, resumes what is partial
 //   node tooling/scripts/study.mjs report  [same options] --out docs/results/study
+//   (every command also takes --records DIR, default docs/results/study/records)
 //
 // A cell (dataset, seed, arm) is one run directory `<runs>/<dataset>-<arm>-s<seed>`: `epg-train all`
 // (pre-training unless the arm has none, CM and DM fine-tuning, grids, domain-FID), then
@@ -15,9 +16,14 @@
 // datasets before seed 1), so a study stopped early has comparable arms. Several drivers may run at
 // once (e.g. one per core, `--datasets mnist` and `--datasets fashion-mnist`): a driver takes a cell
 // by creating `<cell>.lock` (exclusive create, its pid inside) and skips cells another live driver holds.
+//
+// A finished cell is archived: its run directory without checkpoints/ (config, metrics, history, eval
+// results, grids, curves: well under a megabyte) is copied to `<records>/<name>`, which is committed.
+// A cell whose record exists is done even when its run directory is gone (a new machine), and the
+// report is written from the records, so the committed report can always be regenerated.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join, dirname, resolve } from 'node:path';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join, dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -57,6 +63,7 @@ function options(argv) {
         seeds: { type: 'string', default: '0,1' },
         arms: { type: 'string', default: Object.keys(ARMS).join(',') },
         out: { type: 'string', default: 'docs/results/study' },
+        records: { type: 'string', default: 'docs/results/study/records' },
       },
     });
   } catch (e) {
@@ -70,12 +77,19 @@ function options(argv) {
   const seeds = list(parsed.values.seeds).map((s) => (/^\d+$/.test(s) ? Number(s) : fail(`--seeds: '${s}' is not an integer >= 0`)));
   const arms = list(parsed.values.arms);
   for (const a of arms) if (!ARMS[a]) fail(`--arms: '${a}' is not an arm: use ${Object.keys(ARMS).join(', ')}`);
-  return { command, runs: resolve(parsed.values.runs), datasets, seeds, arms, out: resolve(parsed.values.out) };
+  return { command, runs: resolve(parsed.values.runs), datasets, seeds, arms, out: resolve(parsed.values.out), records: resolve(parsed.values.records) };
 }
 
 /** Every cell in run order: seed-major, then dataset, then arm. */
 function cells(o) {
-  return o.seeds.flatMap((seed) => o.datasets.flatMap((dataset) => o.arms.map((arm) => ({ seed, dataset, arm, dir: join(o.runs, `${dataset}-${arm}-s${seed}`) }))));
+  return o.seeds.flatMap((seed) =>
+    o.datasets.flatMap((dataset) =>
+      o.arms.map((arm) => {
+        const name = `${dataset}-${arm}-s${seed}`;
+        return { seed, dataset, arm, dir: join(o.runs, name), record: join(o.records, name) };
+      }),
+    ),
+  );
 }
 
 const readJson = (p) => {
@@ -86,13 +100,38 @@ const readJson = (p) => {
   }
 };
 
+/** True when the run directory `dir` holds every result of its cell: FIDs of its objectives and the probe. */
+function finished(dir) {
+  const config = readJson(join(dir, 'config.json'));
+  if (!config) return false;
+  const objectives = ['consistency', 'diffusion'].filter((o) => config[o] !== null);
+  return [...objectives.map((o) => join(dir, 'eval', `fid-${o}.json`)), join(dir, 'eval', 'probe.json')].every((p) => existsSync(p));
+}
+
 /** 'done' | 'partial' | 'missing' (results are what count: a run without its FIDs or probe is unfinished). */
 function status(cell) {
+  if (finished(cell.record)) return 'done';
   const config = readJson(join(cell.dir, 'config.json'));
   if (!config) return 'missing';
   const objectives = ['consistency', 'diffusion'].filter((o) => config[o] !== null);
   const results = [...objectives.map((o) => join(cell.dir, 'eval', `fid-${o}.json`)), join(cell.dir, 'eval', 'probe.json')];
   return results.every((p) => existsSync(p)) ? 'done' : 'partial';
+}
+
+/**
+ * Copies a finished run directory, without its checkpoints, to the cell's record: first into a
+ * temporary sibling, then renamed, so a record is either complete or absent.
+ */
+function archive(cell) {
+  if (!finished(cell.dir)) fail(`${cell.dir} is not finished, so it is not archived: run the study again (it resumes)`);
+  const tmp = `${cell.record}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(dirname(tmp), { recursive: true });
+  const skip = join(cell.dir, 'checkpoints');
+  cpSync(cell.dir, tmp, { recursive: true, filter: (src) => src !== skip && !src.startsWith(skip + sep) });
+  rmSync(cell.record, { recursive: true, force: true });
+  renameSync(tmp, cell.record);
+  process.stdout.write(`[study] archived ${cell.dir} (without checkpoints) to ${relative(root, cell.record) || cell.record}\n`);
 }
 
 /** The cell's epg-train command; a resume repeats it with --resume (epg-train checks the config is the same). */
@@ -159,6 +198,10 @@ if (o.command === 'status') {
   for (const [i, c] of all.entries()) {
     const s = status(c);
     if (s === 'done') continue;
+    if (s === 'partial' && finished(c.dir)) {
+      archive(c); // finished before records existed, or the archive was interrupted
+      continue;
+    }
     if (!lock(c)) {
       process.stdout.write(`[study] skipping ${c.dir}: another driver is running it\n`);
       continue;
@@ -168,13 +211,15 @@ if (o.command === 'status') {
     const objectives = config ? ['consistency', 'diffusion'].filter((ob) => config[ob] !== null) : [];
     if (!config || !objectives.every((ob) => existsSync(join(c.dir, 'eval', `fid-${ob}.json`)))) node(TRAIN, trainArgs(c));
     if (!existsSync(join(c.dir, 'eval', 'probe.json'))) node(EVAL, ['probe', '--run', c.dir, '--sigmas', PROBE_SIGMAS]);
+    archive(c);
     unlock(c);
   }
   const left = all.filter((c) => status(c) !== 'done').length;
   process.stdout.write(left ? `[study] ${left} runs not done (held by other drivers)\n` : `[study] all ${all.length} runs done; next: node tooling/scripts/study.mjs report --out ${o.out}\n`);
 } else {
   const done = all.filter((c) => status(c) === 'done');
-  if (done.length === 0) fail(`no finished run under ${o.runs}: run the study first`);
+  if (done.length === 0) fail(`no finished run recorded under ${o.records}: run the study first`);
   ensureBuilt();
-  node(EVAL, ['report', ...done.flatMap((c) => ['--run', c.dir]), '--out', o.out]);
+  // From the records: they hold everything the report reads and survive the run directories.
+  node(EVAL, ['report', ...done.flatMap((c) => ['--run', c.record]), '--out', o.out]);
 }
