@@ -108,14 +108,14 @@ function finished(dir) {
   return [...objectives.map((o) => join(dir, 'eval', `fid-${o}.json`)), join(dir, 'eval', 'probe.json')].every((p) => existsSync(p));
 }
 
-/** 'done' | 'partial' | 'missing' (results are what count: a run without its FIDs or probe is unfinished). */
+/**
+ * 'done' (recorded) | 'finished' (results in the run directory, not yet archived) | 'partial' | 'missing'.
+ * Results are what count: a run without its FIDs or probe is unfinished.
+ */
 function status(cell) {
   if (finished(cell.record)) return 'done';
-  const config = readJson(join(cell.dir, 'config.json'));
-  if (!config) return 'missing';
-  const objectives = ['consistency', 'diffusion'].filter((o) => config[o] !== null);
-  const results = [...objectives.map((o) => join(cell.dir, 'eval', `fid-${o}.json`)), join(cell.dir, 'eval', 'probe.json')];
-  return results.every((p) => existsSync(p)) ? 'done' : 'partial';
+  if (finished(cell.dir)) return 'finished';
+  return existsSync(join(cell.dir, 'config.json')) ? 'partial' : 'missing';
 }
 
 /**
@@ -192,13 +192,13 @@ const all = cells(o);
 if (o.command === 'status') {
   for (const c of all) process.stdout.write(`${status(c).padEnd(8)} ${c.dir}  ${ARMS[c.arm].what}, ${c.dataset}, seed ${c.seed}\n`);
   const n = (s) => all.filter((c) => status(c) === s).length;
-  process.stdout.write(`${n('done')} done, ${n('partial')} partial, ${n('missing')} missing of ${all.length} runs\n`);
+  process.stdout.write(`${n('done')} done, ${n('finished')} finished (not yet archived: \`run\` archives them), ${n('partial')} partial, ${n('missing')} missing of ${all.length} runs\n`);
 } else if (o.command === 'run') {
   ensureBuilt();
   for (const [i, c] of all.entries()) {
     const s = status(c);
     if (s === 'done') continue;
-    if (s === 'partial' && finished(c.dir)) {
+    if (s === 'finished') {
       archive(c); // finished before records existed, or the archive was interrupted
       continue;
     }
