@@ -15,12 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
+#include "napi_args.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && __GNUC__ >= 12
-#define HOT_X __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define HOT_X
-#endif
 
 /* ------------------------------------------------------------------------------------------ */
 /* BatchNorm over rows (B·H·W) of a [rows, C] matrix, per channel, then optionally ReLU.       */
@@ -30,7 +26,7 @@
  * that the variance of large batches loses nothing to cancellation), then
  * y = act((x − mean) · rsqrt(var + eps) · gamma + beta). sum, sq: C doubles of scratch.
  */
-HOT_X static void bn_train_fwd(const float *x, const float *gamma, const float *beta, float *y, float *mean,
+HOT static void bn_train_fwd(const float *x, const float *gamma, const float *beta, float *y, float *mean,
                                float *var, int64_t rows, int64_t C, float eps, int relu, double *sum, double *sq,
                                float *scale, float *shift) {
   for (int64_t c = 0; c < C; c++) sum[c] = 0.0, sq[c] = 0.0;
@@ -74,7 +70,7 @@ HOT_X static void bn_train_fwd(const float *x, const float *gamma, const float *
  *   dbeta = Σ g,  dgamma = Σ g·x̂,  dx = gamma·rstd · (g − dbeta/N − x̂·dgamma/N).
  * sg, sgx: C doubles of scratch each; fa: 3·C floats of scratch. dgamma/dbeta may be NULL (no affine part).
  */
-HOT_X static void bn_train_bwd(const float *x, const float *gamma, const float *mean, const float *var, const float *y,
+HOT static void bn_train_bwd(const float *x, const float *gamma, const float *mean, const float *var, const float *y,
                                const float *dy, float *dx, float *dgamma, float *dbeta, int64_t rows, int64_t C,
                                float eps, int relu, double *sg, double *sgx, float *fa) {
   for (int64_t c = 0; c < C; c++) sg[c] = 0.0, sgx[c] = 0.0;
@@ -119,7 +115,7 @@ HOT_X static void bn_train_bwd(const float *x, const float *gamma, const float *
 }
 
 /* y = act(x · scale + shift) per channel (inference-mode BatchNorm with folded statistics). */
-HOT_X static void scale_shift_act(const float *x, const float *scale, const float *shift, float *y, int64_t rows,
+HOT static void scale_shift_act(const float *x, const float *scale, const float *shift, float *y, int64_t rows,
                                   int64_t C, int relu) {
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * C;
@@ -137,12 +133,9 @@ HOT_X static void scale_shift_act(const float *x, const float *scale, const floa
 /* ------------------------------------------------------------------------------------------ */
 /* Direct convolution (NHWC, HWIO), vectorised over output channels.                         */
 
-typedef struct {
-  int64_t B, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW;
-} Geom;
 
 /* y[b, oy, ox, :] = Σ_{ky, kx, c} x[b, iy, ix, c] · w[ky, kx, c, :] (+ bias), then ReLU when relu. */
-HOT_X static void conv_direct_fwd(const float *x, const float *w, const float *bias, float *y, const Geom *g, int relu) {
+HOT static void conv_direct_fwd(const float *x, const float *w, const float *bias, float *y, const ConvGeom *g, int relu) {
   const int64_t C = g->C, O = g->O;
   for (int64_t b = 0; b < g->B; b++)
     for (int64_t oy = 0; oy < g->OH; oy++)
@@ -171,7 +164,7 @@ HOT_X static void conv_direct_fwd(const float *x, const float *w, const float *b
 }
 
 /* dw[ky, kx, c, :] = Σ_{b, oy, ox} x[b, iy, ix, c] · dy[b, oy, ox, :]. */
-HOT_X static void conv_direct_bwd_filter(const float *x, const float *dy, float *dw, const Geom *g) {
+HOT static void conv_direct_bwd_filter(const float *x, const float *dy, float *dw, const ConvGeom *g) {
   const int64_t C = g->C, O = g->O;
   memset(dw, 0, (size_t)(g->KH * g->KW * C * O) * sizeof(float));
   for (int64_t b = 0; b < g->B; b++)
@@ -201,7 +194,7 @@ HOT_X static void conv_direct_bwd_filter(const float *x, const float *dy, float 
  * padding): dy goes to the first position in scan order whose x equals the forward output y (as
  * tfjs's MaxPoolGrad and kernels.c's general path); every dx element is written exactly once.
  */
-HOT_X static void max_pool_bwd_tiled(const float *x, const float *y, const float *dy, float *dx, const Geom *g,
+HOT static void max_pool_bwd_tiled(const float *x, const float *y, const float *dy, float *dx, const ConvGeom *g,
                                      float *rem) {
   const int64_t C = g->C;
   for (int64_t b = 0; b < g->B; b++) {
@@ -300,110 +293,22 @@ static int lapack_ok(void) { return dpstrf_ != NULL && dsyevd_ != NULL; }
 /* ------------------------------------------------------------------------------------------ */
 /* N-API glue.                                                                                */
 
-#define XCHECK(call)                                                           \
-  do {                                                                         \
-    if ((call) != napi_ok) {                                                   \
-      napi_throw_error(env, NULL, "epg_tensor_native (conv_extra): " #call " failed"); \
-      return NULL;                                                             \
-    }                                                                          \
-  } while (0)
-
-static int x_f32(napi_env env, napi_value v, float **data, size_t *len) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return 0;
-  if (t == napi_null || t == napi_undefined) { *data = NULL; *len = 0; return 1; }
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  if (!is_ta) return 0;
-  napi_typedarray_type tt;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok || tt != napi_float32_array) return 0;
-  *data = (float *)p;
-  return 1;
-}
-
-static int64_t x_i64(napi_env env, napi_value v) {
-  int64_t r = 0;
-  napi_get_value_int64(env, v, &r);
-  return r;
-}
-
-static double x_f64(napi_env env, napi_value v) {
-  double r = 0;
-  napi_get_value_double(env, v, &r);
-  return r;
-}
-
-static bool x_bool(napi_env env, napi_value v) {
-  bool r = false;
-  napi_get_value_bool(env, v, &r);
-  return r;
-}
-
-static int x_geom(napi_env env, napi_value v, Geom *g) {
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  if (!is_ta) return 0;
-  napi_typedarray_type tt;
-  size_t n, off;
-  void *p;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &tt, &n, &p, &ab, &off) != napi_ok || tt != napi_int32_array || n != 15) return 0;
-  const int32_t *q = (const int32_t *)p;
-  int64_t *f = &g->B;
-  for (int i = 0; i < 15; i++) f[i] = q[i];
-  return g->B >= 0 && g->H >= 1 && g->W >= 1 && g->C >= 1 && g->O >= 1 && g->KH >= 1 && g->KW >= 1 && g->sh >= 1 &&
-         g->sw >= 1 && g->dh >= 1 && g->dw >= 1 && g->OH >= 0 && g->OW >= 0;
-}
-
-#define XARGS(N)                                                       \
-  size_t argc = N;                                                     \
-  napi_value argv[N];                                                  \
-  XCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));        \
-  if (argc < N) {                                                      \
-    napi_throw_error(env, NULL, "epg_tensor_native: expected " #N " arguments"); \
-    return NULL;                                                       \
-  }
-
-#define XF32(i, name, lenname)                                         \
-  float *name;                                                         \
-  size_t lenname;                                                      \
-  if (!x_f32(env, argv[i], &name, &lenname)) {                         \
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float32Array"); \
-    return NULL;                                                       \
-  }
-
-#define XNEED(cond)                                                    \
-  if (!(cond)) {                                                       \
-    napi_throw_range_error(env, NULL, "epg_tensor_native: size check failed: " #cond); \
-    return NULL;                                                       \
-  }
-
-#define XGEOM(i)                                                       \
-  Geom g;                                                              \
-  if (!x_geom(env, argv[i], &g)) {                                     \
-    napi_throw_range_error(env, NULL, "epg_tensor_native: convolution geometry must be an Int32Array of 15 valid sizes"); \
-    return NULL;                                                       \
-  }
-
 /* batchNormAct(x, gamma|null, beta|null, y, mean, var, rows, C, eps, relu) */
 static napi_value js_batch_norm_act(napi_env env, napi_callback_info info) {
-  XARGS(10);
-  XF32(0, x, nx);
-  XF32(1, gamma, ng);
-  XF32(2, beta, nb);
-  XF32(3, y, ny);
-  XF32(4, mean, nm);
-  XF32(5, var, nv);
-  int64_t rows = x_i64(env, argv[6]), C = x_i64(env, argv[7]);
-  XNEED(rows >= 0 && C >= 1 && (int64_t)nx == rows * C && ny == nx && (int64_t)nm == C && (int64_t)nv == C);
-  XNEED((!gamma || (int64_t)ng == C) && (!beta || (int64_t)nb == C));
+  ARGS(10);
+  F32(0, x, nx);
+  F32(1, gamma, ng);
+  F32(2, beta, nb);
+  F32(3, y, ny);
+  F32(4, mean, nm);
+  F32(5, var, nv);
+  int64_t rows = get_i64(env, argv[6]), C = get_i64(env, argv[7]);
+  NEED(rows >= 0 && C >= 1 && (int64_t)nx == rows * C && ny == nx && (int64_t)nm == C && (int64_t)nv == C);
+  NEED((!gamma || (int64_t)ng == C) && (!beta || (int64_t)nb == C));
   double *scratch = (double *)malloc((size_t)(3 * C) * sizeof(double));
   if (!scratch) { napi_throw_error(env, NULL, "epg_tensor_native: out of memory"); return NULL; }
   float *fscratch = (float *)(scratch + 2 * C);
-  bn_train_fwd(x, gamma, beta, y, mean, var, rows, C, (float)x_f64(env, argv[8]), x_bool(env, argv[9]), scratch,
+  bn_train_fwd(x, gamma, beta, y, mean, var, rows, C, (float)get_f64(env, argv[8]), get_bool(env, argv[9]), scratch,
                scratch + C, fscratch, fscratch + C);
   free(scratch);
   return NULL;
@@ -411,79 +316,79 @@ static napi_value js_batch_norm_act(napi_env env, napi_callback_info info) {
 
 /* batchNormActGrad(x, gamma|null, mean, var, y, dy, dx, dgamma|null, dbeta|null, rows, C, eps, relu) */
 static napi_value js_batch_norm_act_grad(napi_env env, napi_callback_info info) {
-  XARGS(13);
-  XF32(0, x, nx);
-  XF32(1, gamma, ng);
-  XF32(2, mean, nm);
-  XF32(3, var, nv);
-  XF32(4, y, ny);
-  XF32(5, dy, nd);
-  XF32(6, dx, ndx);
-  XF32(7, dgamma, ndg);
-  XF32(8, dbeta, ndb);
-  int64_t rows = x_i64(env, argv[9]), C = x_i64(env, argv[10]);
-  XNEED(rows >= 0 && C >= 1 && (int64_t)nx == rows * C && ny == nx && nd == nx && ndx == nx);
-  XNEED((int64_t)nm == C && (int64_t)nv == C && (!gamma || (int64_t)ng == C));
-  XNEED((!dgamma || (int64_t)ndg == C) && (!dbeta || (int64_t)ndb == C));
+  ARGS(13);
+  F32(0, x, nx);
+  F32(1, gamma, ng);
+  F32(2, mean, nm);
+  F32(3, var, nv);
+  F32(4, y, ny);
+  F32(5, dy, nd);
+  F32(6, dx, ndx);
+  F32(7, dgamma, ndg);
+  F32(8, dbeta, ndb);
+  int64_t rows = get_i64(env, argv[9]), C = get_i64(env, argv[10]);
+  NEED(rows >= 0 && C >= 1 && (int64_t)nx == rows * C && ny == nx && nd == nx && ndx == nx);
+  NEED((int64_t)nm == C && (int64_t)nv == C && (!gamma || (int64_t)ng == C));
+  NEED((!dgamma || (int64_t)ndg == C) && (!dbeta || (int64_t)ndb == C));
   double *scratch = (double *)malloc((size_t)(4 * C) * sizeof(double));
   if (!scratch) { napi_throw_error(env, NULL, "epg_tensor_native: out of memory"); return NULL; }
-  bn_train_bwd(x, gamma, mean, var, y, dy, dx, dgamma, dbeta, rows, C, (float)x_f64(env, argv[11]),
-               x_bool(env, argv[12]), scratch, scratch + C, (float *)(scratch + 2 * C));
+  bn_train_bwd(x, gamma, mean, var, y, dy, dx, dgamma, dbeta, rows, C, (float)get_f64(env, argv[11]),
+               get_bool(env, argv[12]), scratch, scratch + C, (float *)(scratch + 2 * C));
   free(scratch);
   return NULL;
 }
 
 /* scaleShiftAct(x, scale, shift, y, rows, C, relu) */
 static napi_value js_scale_shift_act(napi_env env, napi_callback_info info) {
-  XARGS(7);
-  XF32(0, x, nx);
-  XF32(1, scale, ns);
-  XF32(2, shift, nh);
-  XF32(3, y, ny);
-  int64_t rows = x_i64(env, argv[4]), C = x_i64(env, argv[5]);
-  XNEED(rows >= 0 && C >= 1 && (int64_t)nx == rows * C && ny == nx && (int64_t)ns == C && (int64_t)nh == C);
-  scale_shift_act(x, scale, shift, y, rows, C, x_bool(env, argv[6]));
+  ARGS(7);
+  F32(0, x, nx);
+  F32(1, scale, ns);
+  F32(2, shift, nh);
+  F32(3, y, ny);
+  int64_t rows = get_i64(env, argv[4]), C = get_i64(env, argv[5]);
+  NEED(rows >= 0 && C >= 1 && (int64_t)nx == rows * C && ny == nx && (int64_t)ns == C && (int64_t)nh == C);
+  scale_shift_act(x, scale, shift, y, rows, C, get_bool(env, argv[6]));
   return NULL;
 }
 
 /* convDirect(x, w, bias|null, y, geom, relu) */
 static napi_value js_conv_direct(napi_env env, napi_callback_info info) {
-  XARGS(6);
-  XF32(0, x, nx);
-  XF32(1, w, nw);
-  XF32(2, bias, nb);
-  XF32(3, y, ny);
-  XGEOM(4);
-  XNEED((int64_t)nx == g.B * g.H * g.W * g.C && (int64_t)nw == g.KH * g.KW * g.C * g.O);
-  XNEED((int64_t)ny == g.B * g.OH * g.OW * g.O && (!bias || (int64_t)nb == g.O));
-  conv_direct_fwd(x, w, bias, y, &g, x_bool(env, argv[5]));
+  ARGS(6);
+  F32(0, x, nx);
+  F32(1, w, nw);
+  F32(2, bias, nb);
+  F32(3, y, ny);
+  GEOM(4);
+  NEED((int64_t)nx == g.B * g.H * g.W * g.C && (int64_t)nw == g.KH * g.KW * g.C * g.O);
+  NEED((int64_t)ny == g.B * g.OH * g.OW * g.O && (!bias || (int64_t)nb == g.O));
+  conv_direct_fwd(x, w, bias, y, &g, get_bool(env, argv[5]));
   return NULL;
 }
 
 /* convDirectBackpropFilter(x, dy, dw, geom) */
 static napi_value js_conv_direct_bwd_filter(napi_env env, napi_callback_info info) {
-  XARGS(4);
-  XF32(0, x, nx);
-  XF32(1, dy, nd);
-  XF32(2, dw, nw);
-  XGEOM(3);
-  XNEED((int64_t)nx == g.B * g.H * g.W * g.C && (int64_t)nw == g.KH * g.KW * g.C * g.O);
-  XNEED((int64_t)nd == g.B * g.OH * g.OW * g.O);
+  ARGS(4);
+  F32(0, x, nx);
+  F32(1, dy, nd);
+  F32(2, dw, nw);
+  GEOM(3);
+  NEED((int64_t)nx == g.B * g.H * g.W * g.C && (int64_t)nw == g.KH * g.KW * g.C * g.O);
+  NEED((int64_t)nd == g.B * g.OH * g.OW * g.O);
   conv_direct_bwd_filter(x, dy, dw, &g);
   return NULL;
 }
 
 /* maxPoolGradTiled(x, y, dy, dx, geom): stride = window, no dilation, no padding */
 static napi_value js_max_pool_grad_tiled(napi_env env, napi_callback_info info) {
-  XARGS(5);
-  XF32(0, x, nx);
-  XF32(1, y, ny);
-  XF32(2, dy, nd);
-  XF32(3, dx, ndx);
-  XGEOM(4);
-  XNEED(g.sh == g.KH && g.sw == g.KW && g.dh == 1 && g.dw == 1 && g.pt == 0 && g.pl == 0 && g.O == g.C);
-  XNEED(g.OH * g.KH <= g.H && g.OW * g.KW <= g.W);
-  XNEED((int64_t)nx == g.B * g.H * g.W * g.C && ndx == nx && (int64_t)ny == g.B * g.OH * g.OW * g.C && nd == ny);
+  ARGS(5);
+  F32(0, x, nx);
+  F32(1, y, ny);
+  F32(2, dy, nd);
+  F32(3, dx, ndx);
+  GEOM(4);
+  NEED(g.sh == g.KH && g.sw == g.KW && g.dh == 1 && g.dw == 1 && g.pt == 0 && g.pl == 0 && g.O == g.C);
+  NEED(g.OH * g.KH <= g.H && g.OW * g.KW <= g.W);
+  NEED((int64_t)nx == g.B * g.H * g.W * g.C && ndx == nx && (int64_t)ny == g.B * g.OH * g.OW * g.C && nd == ny);
   float *rem = (float *)malloc((size_t)g.C * sizeof(float));
   if (!rem) { napi_throw_error(env, NULL, "epg_tensor_native: out of memory"); return NULL; }
   max_pool_bwd_tiled(x, y, dy, dx, &g, rem);
@@ -492,33 +397,20 @@ static napi_value js_max_pool_grad_tiled(napi_env env, napi_callback_info info) 
 }
 
 
-static int x_f64arr(napi_env env, napi_value v, double **data, size_t *len) {
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  if (!is_ta) return 0;
-  napi_typedarray_type tt;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok || tt != napi_float64_array) return 0;
-  *data = (double *)p;
-  return 1;
-}
-
 extern int openblas_get_num_threads(void);
 
 /* blasThreads(): OpenBLAS's thread count now in force (setThreads in kernels.c changes it). */
 static napi_value js_blas_threads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value r;
-  XCHECK(napi_create_int32(env, openblas_get_num_threads(), &r));
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &r));
   return r;
 }
 
 static napi_value js_lapack_available(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value r;
-  XCHECK(napi_get_boolean(env, lapack_ok(), &r));
+  CHECK(napi_get_boolean(env, lapack_ok(), &r));
   return r;
 }
 
@@ -529,24 +421,11 @@ static napi_value js_lapack_available(napi_env env, napi_callback_info info) {
  * Returns the numerical rank.
  */
 static napi_value js_pivoted_cholesky_f64(napi_env env, napi_callback_info info) {
-  XARGS(3);
-  double *a;
-  size_t na, npiv;
-  int32_t *piv;
-  bool is_ta = false;
-  napi_typedarray_type tt;
-  void *pp;
-  napi_value ab;
-  size_t off;
-  if (!x_f64arr(env, argv[0], &a, &na)) { napi_throw_type_error(env, NULL, "epg_tensor_native: argument 0 must be a Float64Array"); return NULL; }
-  int n = (int)x_i64(env, argv[1]);
-  napi_is_typedarray(env, argv[2], &is_ta);
-  if (!is_ta || napi_get_typedarray_info(env, argv[2], &tt, &npiv, &pp, &ab, &off) != napi_ok || tt != napi_int32_array) {
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument 2 must be an Int32Array");
-    return NULL;
-  }
-  piv = (int32_t *)pp;
-  XNEED(n >= 1 && na == (size_t)n * (size_t)n && npiv == (size_t)n);
+  ARGS(3);
+  F64(0, a, na);
+  int n = (int)get_i64(env, argv[1]);
+  I32(2, piv, npiv);
+  NEED(n >= 1 && na == (size_t)n * (size_t)n && npiv == (size_t)n);
   if (!lapack_ok()) { napi_throw_error(env, NULL, "epg_tensor_native: this BLAS has no LAPACK (dpstrf)"); return NULL; }
   double *work = (double *)malloc((size_t)(2 * n) * sizeof(double));
   if (!work) { napi_throw_error(env, NULL, "epg_tensor_native: out of memory"); return NULL; }
@@ -554,23 +433,19 @@ static napi_value js_pivoted_cholesky_f64(napi_env env, napi_callback_info info)
   double tol = -1.0;
   dpstrf_("L", &n, a, &n, (int *)piv, &rank, &tol, work, &info_, 1);
   free(work);
-  XNEED(info_ >= 0);
+  NEED(info_ >= 0);
   napi_value r;
-  XCHECK(napi_create_int32(env, rank, &r));
+  CHECK(napi_create_int32(env, rank, &r));
   return r;
 }
 
 /* symmetricEigenvaluesF64(a, n, w): eigenvalues (ascending) of the symmetric n×n a into w; a is destroyed. */
 static napi_value js_symmetric_eigenvalues_f64(napi_env env, napi_callback_info info) {
-  XARGS(3);
-  double *a, *w;
-  size_t na, nw;
-  if (!x_f64arr(env, argv[0], &a, &na) || !x_f64arr(env, argv[2], &w, &nw)) {
-    napi_throw_type_error(env, NULL, "epg_tensor_native: arguments 0 and 2 must be Float64Arrays");
-    return NULL;
-  }
-  int n = (int)x_i64(env, argv[1]);
-  XNEED(n >= 1 && na == (size_t)n * (size_t)n && nw == (size_t)n);
+  ARGS(3);
+  F64(0, a, na);
+  F64(2, w, nw);
+  int n = (int)get_i64(env, argv[1]);
+  NEED(n >= 1 && na == (size_t)n * (size_t)n && nw == (size_t)n);
   if (!lapack_ok()) { napi_throw_error(env, NULL, "epg_tensor_native: this BLAS has no LAPACK (dsyevd)"); return NULL; }
   int lwork = 2 * n + 1, liwork = 1, info_ = 0;
   double *work = (double *)malloc((size_t)lwork * sizeof(double));
@@ -584,14 +459,14 @@ static napi_value js_symmetric_eigenvalues_f64(napi_env env, napi_callback_info 
 
 /* resizeBilinear(x, y, B, H, W, C, newH, newW, alignCorners, halfPixelCenters) */
 static napi_value js_resize_bilinear(napi_env env, napi_callback_info info) {
-  XARGS(10);
-  XF32(0, x, nx);
-  XF32(1, y, ny);
-  int64_t B = x_i64(env, argv[2]), H = x_i64(env, argv[3]), W = x_i64(env, argv[4]), C = x_i64(env, argv[5]);
-  int64_t NH = x_i64(env, argv[6]), NW = x_i64(env, argv[7]);
-  XNEED(B >= 0 && H >= 1 && W >= 1 && C >= 1 && NH >= 1 && NW >= 1);
-  XNEED((int64_t)nx == B * H * W * C && (int64_t)ny == B * NH * NW * C);
-  resize_bilinear(x, y, B, H, W, C, NH, NW, x_bool(env, argv[8]), x_bool(env, argv[9]));
+  ARGS(10);
+  F32(0, x, nx);
+  F32(1, y, ny);
+  int64_t B = get_i64(env, argv[2]), H = get_i64(env, argv[3]), W = get_i64(env, argv[4]), C = get_i64(env, argv[5]);
+  int64_t NH = get_i64(env, argv[6]), NW = get_i64(env, argv[7]);
+  NEED(B >= 0 && H >= 1 && W >= 1 && C >= 1 && NH >= 1 && NW >= 1);
+  NEED((int64_t)nx == B * H * W * C && (int64_t)ny == B * NH * NW * C);
+  resize_bilinear(x, y, B, H, W, C, NH, NW, get_bool(env, argv[8]), get_bool(env, argv[9]));
   return NULL;
 }
 

@@ -14,12 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <node_api.h>
+#include "napi_args.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && __GNUC__ >= 12
-#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define HOT
-#endif
 
 /*
  * Forward. Saves mean and rstd per row (the LayerNorm statistics) for the backward pass.
@@ -143,103 +139,55 @@ HOT static int64_t count_non_finite(const float *x, int64_t n) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* N-API glue (the helpers of kernels.c are file-local there; the few needed are repeated).    */
-
-static int tf_get_f32(napi_env env, napi_value v, float **data, size_t *len) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return 0;
-  if (t == napi_null || t == napi_undefined) {
-    *data = NULL;
-    *len = 0;
-    return 1;
-  }
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  if (!is_ta) return 0;
-  napi_typedarray_type tt;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok || tt != napi_float32_array) return 0;
-  *data = (float *)p;
-  return 1;
-}
-
-static int64_t tf_get_i64(napi_env env, napi_value v) {
-  int64_t r = 0;
-  napi_get_value_int64(env, v, &r);
-  return r;
-}
-
-#define TF_ARGS(N)                                                                 \
-  size_t argc = N;                                                                 \
-  napi_value argv[N];                                                              \
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < N) { \
-    napi_throw_error(env, NULL, "epg_tensor_native: expected " #N " arguments");    \
-    return NULL;                                                                   \
-  }
-
-#define TF_F32(i, name, lenname)                                                                   \
-  float *name;                                                                                     \
-  size_t lenname;                                                                                  \
-  if (!tf_get_f32(env, argv[i], &name, &lenname) || name == NULL) {                                \
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float32Array"); \
-    return NULL;                                                                                   \
-  }
-
-#define TF_NEED(cond)                                                                    \
-  if (!(cond)) {                                                                         \
-    napi_throw_range_error(env, NULL, "epg_tensor_native: size check failed: " #cond); \
-    return NULL;                                                                         \
-  }
+/* N-API glue (napi_args.h).                                                                   */
 
 /* Common size checks: rows = groups·group_rows, x-like arrays rows·cols, per-group arrays groups·cols. */
 #define TF_GROUPS(rows, cols, group_rows)                                      \
-  TF_NEED((rows) >= 0 && (cols) >= 1 && (group_rows) >= 1 && (rows) % (group_rows) == 0); \
+  NEED((rows) >= 0 && (cols) >= 1 && (group_rows) >= 1 && (rows) % (group_rows) == 0); \
   int64_t groups = (rows) / (group_rows);
 
 /* layerNormModulate(x, gamma, beta, scale, shift, y, mean, rstd, rows, cols, groupRows, eps) */
 static napi_value js_ln_modulate(napi_env env, napi_callback_info info) {
-  TF_ARGS(12);
-  TF_F32(0, x, lenX);
-  TF_F32(1, gamma, lenG);
-  TF_F32(2, beta, lenB);
-  TF_F32(3, scale, lenS);
-  TF_F32(4, shift, lenH);
-  TF_F32(5, y, lenY);
-  TF_F32(6, mean, lenM);
-  TF_F32(7, rstd, lenR);
-  int64_t rows = tf_get_i64(env, argv[8]), cols = tf_get_i64(env, argv[9]), group_rows = tf_get_i64(env, argv[10]);
+  ARGS(12);
+  F32_SET(0, x, lenX);
+  F32_SET(1, gamma, lenG);
+  F32_SET(2, beta, lenB);
+  F32_SET(3, scale, lenS);
+  F32_SET(4, shift, lenH);
+  F32_SET(5, y, lenY);
+  F32_SET(6, mean, lenM);
+  F32_SET(7, rstd, lenR);
+  int64_t rows = get_i64(env, argv[8]), cols = get_i64(env, argv[9]), group_rows = get_i64(env, argv[10]);
   double eps = 0;
   napi_get_value_double(env, argv[11], &eps);
   TF_GROUPS(rows, cols, group_rows);
-  TF_NEED((int64_t)lenX == rows * cols && (int64_t)lenY == rows * cols && (int64_t)lenM == rows && (int64_t)lenR == rows);
-  TF_NEED((int64_t)lenG == cols && (int64_t)lenB == cols && (int64_t)lenS == groups * cols && (int64_t)lenH == groups * cols);
+  NEED((int64_t)lenX == rows * cols && (int64_t)lenY == rows * cols && (int64_t)lenM == rows && (int64_t)lenR == rows);
+  NEED((int64_t)lenG == cols && (int64_t)lenB == cols && (int64_t)lenS == groups * cols && (int64_t)lenH == groups * cols);
   ln_modulate_fwd(x, gamma, beta, scale, shift, y, mean, rstd, rows, cols, group_rows, (float)eps);
   return NULL;
 }
 
 /* layerNormModulateGrad(x, gamma, beta, scale, mean, rstd, dy, dx, dgamma, dbeta, dscale, dshift, rows, cols, groupRows) */
 static napi_value js_ln_modulate_grad(napi_env env, napi_callback_info info) {
-  TF_ARGS(15);
-  TF_F32(0, x, lenX);
-  TF_F32(1, gamma, lenG);
-  TF_F32(2, beta, lenB);
-  TF_F32(3, scale, lenS);
-  TF_F32(4, mean, lenM);
-  TF_F32(5, rstd, lenR);
-  TF_F32(6, dy, lenD);
-  TF_F32(7, dx, lenDx);
-  TF_F32(8, dgamma, lenDg);
-  TF_F32(9, dbeta, lenDb);
-  TF_F32(10, dscale, lenDs);
-  TF_F32(11, dshift, lenDh);
-  int64_t rows = tf_get_i64(env, argv[12]), cols = tf_get_i64(env, argv[13]), group_rows = tf_get_i64(env, argv[14]);
+  ARGS(15);
+  F32_SET(0, x, lenX);
+  F32_SET(1, gamma, lenG);
+  F32_SET(2, beta, lenB);
+  F32_SET(3, scale, lenS);
+  F32_SET(4, mean, lenM);
+  F32_SET(5, rstd, lenR);
+  F32_SET(6, dy, lenD);
+  F32_SET(7, dx, lenDx);
+  F32_SET(8, dgamma, lenDg);
+  F32_SET(9, dbeta, lenDb);
+  F32_SET(10, dscale, lenDs);
+  F32_SET(11, dshift, lenDh);
+  int64_t rows = get_i64(env, argv[12]), cols = get_i64(env, argv[13]), group_rows = get_i64(env, argv[14]);
   TF_GROUPS(rows, cols, group_rows);
-  TF_NEED((int64_t)lenX == rows * cols && (int64_t)lenD == rows * cols && (int64_t)lenDx == rows * cols);
-  TF_NEED((int64_t)lenM == rows && (int64_t)lenR == rows && (int64_t)lenG == cols && (int64_t)lenB == cols);
-  TF_NEED((int64_t)lenDg == cols && (int64_t)lenDb == cols);
-  TF_NEED((int64_t)lenS == groups * cols && (int64_t)lenDs == groups * cols && (int64_t)lenDh == groups * cols);
+  NEED((int64_t)lenX == rows * cols && (int64_t)lenD == rows * cols && (int64_t)lenDx == rows * cols);
+  NEED((int64_t)lenM == rows && (int64_t)lenR == rows && (int64_t)lenG == cols && (int64_t)lenB == cols);
+  NEED((int64_t)lenDg == cols && (int64_t)lenDb == cols);
+  NEED((int64_t)lenS == groups * cols && (int64_t)lenDs == groups * cols && (int64_t)lenDh == groups * cols);
   double *acc = (double *)malloc((size_t)(4 * cols) * sizeof(double));
   float *tmp = (float *)malloc((size_t)(2 * cols) * sizeof(float));
   if (!acc || !tmp) {
@@ -257,31 +205,31 @@ static napi_value js_ln_modulate_grad(napi_env env, napi_callback_info info) {
 
 /* gatedResidual(x, gate, a, y, rows, cols, groupRows) */
 static napi_value js_gated_residual(napi_env env, napi_callback_info info) {
-  TF_ARGS(7);
-  TF_F32(0, x, lenX);
-  TF_F32(1, gate, lenG);
-  TF_F32(2, a, lenA);
-  TF_F32(3, y, lenY);
-  int64_t rows = tf_get_i64(env, argv[4]), cols = tf_get_i64(env, argv[5]), group_rows = tf_get_i64(env, argv[6]);
+  ARGS(7);
+  F32_SET(0, x, lenX);
+  F32_SET(1, gate, lenG);
+  F32_SET(2, a, lenA);
+  F32_SET(3, y, lenY);
+  int64_t rows = get_i64(env, argv[4]), cols = get_i64(env, argv[5]), group_rows = get_i64(env, argv[6]);
   TF_GROUPS(rows, cols, group_rows);
-  TF_NEED((int64_t)lenX == rows * cols && (int64_t)lenA == rows * cols && (int64_t)lenY == rows * cols);
-  TF_NEED((int64_t)lenG == groups * cols);
+  NEED((int64_t)lenX == rows * cols && (int64_t)lenA == rows * cols && (int64_t)lenY == rows * cols);
+  NEED((int64_t)lenG == groups * cols);
   gated_residual_fwd(x, gate, a, y, rows, cols, group_rows);
   return NULL;
 }
 
 /* gatedResidualGrad(gate, a, dy, da, dgate, rows, cols, groupRows) */
 static napi_value js_gated_residual_grad(napi_env env, napi_callback_info info) {
-  TF_ARGS(8);
-  TF_F32(0, gate, lenG);
-  TF_F32(1, a, lenA);
-  TF_F32(2, dy, lenD);
-  TF_F32(3, da, lenDa);
-  TF_F32(4, dgate, lenDg);
-  int64_t rows = tf_get_i64(env, argv[5]), cols = tf_get_i64(env, argv[6]), group_rows = tf_get_i64(env, argv[7]);
+  ARGS(8);
+  F32_SET(0, gate, lenG);
+  F32_SET(1, a, lenA);
+  F32_SET(2, dy, lenD);
+  F32_SET(3, da, lenDa);
+  F32_SET(4, dgate, lenDg);
+  int64_t rows = get_i64(env, argv[5]), cols = get_i64(env, argv[6]), group_rows = get_i64(env, argv[7]);
   TF_GROUPS(rows, cols, group_rows);
-  TF_NEED((int64_t)lenA == rows * cols && (int64_t)lenD == rows * cols && (int64_t)lenDa == rows * cols);
-  TF_NEED((int64_t)lenG == groups * cols && (int64_t)lenDg == groups * cols);
+  NEED((int64_t)lenA == rows * cols && (int64_t)lenD == rows * cols && (int64_t)lenDa == rows * cols);
+  NEED((int64_t)lenG == groups * cols && (int64_t)lenDg == groups * cols);
   double *gacc = (double *)malloc((size_t)cols * sizeof(double));
   if (!gacc) {
     napi_throw_error(env, NULL, "epg_tensor_native: out of memory");
@@ -294,8 +242,8 @@ static napi_value js_gated_residual_grad(napi_env env, napi_callback_info info) 
 
 /* perTensor(kind, list: Float32Array[], out: Float64Array): kind 0 = Σx², 1 = count of non-finite. */
 static napi_value js_per_tensor(napi_env env, napi_callback_info info) {
-  TF_ARGS(3);
-  int64_t kind = tf_get_i64(env, argv[0]);
+  ARGS(3);
+  int64_t kind = get_i64(env, argv[0]);
   uint32_t n = 0;
   bool is_array = false;
   napi_is_array(env, argv[1], &is_array);
@@ -303,24 +251,13 @@ static napi_value js_per_tensor(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor needs an array of Float32Arrays");
     return NULL;
   }
-  napi_typedarray_type tt;
-  size_t lenO = 0;
-  void *po;
-  napi_value ab;
-  size_t off;
-  bool is_ta = false;
-  napi_is_typedarray(env, argv[2], &is_ta);
-  if (!is_ta || napi_get_typedarray_info(env, argv[2], &tt, &lenO, &po, &ab, &off) != napi_ok || tt != napi_float64_array) {
-    napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor output must be a Float64Array");
-    return NULL;
-  }
-  TF_NEED(lenO >= n && (kind == 0 || kind == 1));
-  double *o = (double *)po;
+  F64(2, o, lenO);
+  NEED(lenO >= n && (kind == 0 || kind == 1));
   for (uint32_t i = 0; i < n; i++) {
     napi_value el;
     float *x;
     size_t len;
-    if (napi_get_element(env, argv[1], i, &el) != napi_ok || !tf_get_f32(env, el, &x, &len) || (x == NULL && len != 0)) {
+    if (napi_get_element(env, argv[1], i, &el) != napi_ok || !get_f32(env, el, &x, &len) || (x == NULL && len != 0)) {
       napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor list entries must be Float32Arrays");
       return NULL;
     }

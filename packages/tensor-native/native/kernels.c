@@ -15,6 +15,7 @@
 #include <string.h>
 #include <node_api.h>
 #include <cblas.h>
+#include "napi_args.h"
 
 /* OpenBLAS extras (declared in its cblas.h, repeated here so other CBLAS headers also work). */
 extern void openblas_set_num_threads(int num_threads);
@@ -22,11 +23,6 @@ extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
 extern char *openblas_get_corename(void);
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && __GNUC__ >= 12
-#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define HOT
-#endif
 
 /* ------------------------------------------------------------------------------------------ */
 /* Scalar math that vectorises: exp (Cephes expf, ~1 ulp) and erf (Abramowitz & Stegun 7.1.26, */
@@ -418,9 +414,6 @@ HOT static void transpose_nd(const float *x, float *o, int rank, const int64_t *
 /* computePool2DInfo on the JS side, so padding ('same', 'valid', explicit) and output sizes    */
 /* are exactly the stock kernels'.                                                              */
 
-typedef struct {
-  int64_t B, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW;
-} ConvGeom;
 
 /* Output rows (of B*OH*OW) per im2col block: about 64K floats (256 KB) of columns, at least 192 rows:
    the columns are still in cache when the GEMM reads them. 8 MB blocks measured ≈ 18 % slower on
@@ -672,86 +665,6 @@ HOT static void adamw_update(const float *p, const float *g, const float *m, con
 
 /* ------------------------------------------------------------------------------------------ */
 /* N-API glue.                                                                                */
-
-#define CHECK(call)                                                      \
-  do {                                                                   \
-    if ((call) != napi_ok) {                                             \
-      napi_throw_error(env, NULL, "epg_tensor_native: " #call " failed"); \
-      return NULL;                                                       \
-    }                                                                    \
-  } while (0)
-
-static int get_f32(napi_env env, napi_value v, float **data, size_t *len) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return 0;
-  if (t == napi_null || t == napi_undefined) { *data = NULL; *len = 0; return 1; }
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  if (!is_ta) return 0;
-  napi_typedarray_type tt;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok) return 0;
-  if (tt != napi_float32_array) return 0;
-  *data = (float *)p;
-  return 1;
-}
-
-static int get_i32arr(napi_env env, napi_value v, int32_t **data, size_t *len) {
-  napi_typedarray_type tt;
-  void *p;
-  napi_value ab;
-  size_t off;
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  if (!is_ta) return 0;
-  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok) return 0;
-  if (tt != napi_int32_array) return 0;
-  *data = (int32_t *)p;
-  return 1;
-}
-
-static int64_t get_i64(napi_env env, napi_value v) {
-  int64_t r = 0;
-  napi_get_value_int64(env, v, &r);
-  return r;
-}
-
-static double get_f64(napi_env env, napi_value v) {
-  double r = 0;
-  napi_get_value_double(env, v, &r);
-  return r;
-}
-
-static bool get_bool(napi_env env, napi_value v) {
-  bool r = false;
-  napi_get_value_bool(env, v, &r);
-  return r;
-}
-
-#define ARGS(N)                                                        \
-  size_t argc = N;                                                     \
-  napi_value argv[N];                                                  \
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));         \
-  if (argc < N) {                                                      \
-    napi_throw_error(env, NULL, "epg_tensor_native: expected " #N " arguments"); \
-    return NULL;                                                       \
-  }
-
-#define F32(i, name, lenname)                                          \
-  float *name;                                                         \
-  size_t lenname;                                                      \
-  if (!get_f32(env, argv[i], &name, &lenname)) {                       \
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float32Array"); \
-    return NULL;                                                       \
-  }
-
-#define NEED(cond)                                                     \
-  if (!(cond)) {                                                       \
-    napi_throw_range_error(env, NULL, "epg_tensor_native: size check failed: " #cond); \
-    return NULL;                                                       \
-  }
 
 /*
  * gemm(transA, transB, M, N, K, A, B, C, aOffsets, bOffsets, bias|null, beta)
@@ -1024,26 +937,6 @@ static napi_value js_attention_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Reads a 15-int geometry [B, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW] and checks it. */
-static int get_geom(napi_env env, napi_value v, ConvGeom *g) {
-  int32_t *p;
-  size_t n;
-  if (!get_i32arr(env, v, &p, &n) || n != 15) return 0;
-  int64_t *f = &g->B;
-  for (int i = 0; i < 15; i++) f[i] = p[i];
-  if (g->B < 0 || g->H < 1 || g->W < 1 || g->C < 1 || g->O < 1 || g->KH < 1 || g->KW < 1 || g->sh < 1 || g->sw < 1 ||
-      g->dh < 1 || g->dw < 1 || g->OH < 0 || g->OW < 0)
-    return 0;
-  return 1;
-}
-
-#define GEOM(i)                                                        \
-  ConvGeom g;                                                          \
-  if (!get_geom(env, argv[i], &g)) {                                   \
-    napi_throw_range_error(env, NULL, "epg_tensor_native: convolution geometry must be an Int32Array of 15 valid sizes"); \
-    return NULL;                                                       \
-  }
-
 static float *conv_scratch(napi_env env, const ConvGeom *g) {
   size_t n = (size_t)(conv_block_rows(g) * g->KH * g->KW * g->C);
   float *col = (float *)malloc((n > 0 ? n : 1) * sizeof(float));
@@ -1139,32 +1032,6 @@ static napi_value js_pool_grad(napi_env env, napi_callback_info info) {
   }
   return NULL;
 }
-
-/* Float64Array argument (or null). */
-static int get_f64arr(napi_env env, napi_value v, double **data, size_t *len) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return 0;
-  if (t == napi_null || t == napi_undefined) { *data = NULL; *len = 0; return 1; }
-  bool is_ta = false;
-  napi_is_typedarray(env, v, &is_ta);
-  if (!is_ta) return 0;
-  napi_typedarray_type tt;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &tt, len, &p, &ab, &off) != napi_ok) return 0;
-  if (tt != napi_float64_array) return 0;
-  *data = (double *)p;
-  return 1;
-}
-
-#define F64(i, name, lenname)                                          \
-  double *name;                                                        \
-  size_t lenname;                                                      \
-  if (!get_f64arr(env, argv[i], &name, &lenname) || name == NULL) {       \
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float64Array"); \
-    return NULL;                                                       \
-  }
 
 /* dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): row-major float64 GEMM for host statistics. */
 static napi_value js_dgemm(napi_env env, napi_callback_info info) {
