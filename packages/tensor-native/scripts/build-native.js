@@ -17,12 +17,18 @@ const verbose = process.argv.includes('--verbose');
 const required = process.env.EPG_NATIVE_REQUIRED === '1';
 const HINT = 'install a C compiler and OpenBLAS (Debian: apt-get install -y build-essential libopenblas-dev), then `pnpm --filter @epg/tensor-native build`';
 
+const target = path.join(distDir, addonName);
+
+// The addon in dist/ is replaced atomically (written beside it, loaded once, then renamed over it),
+// never removed first: a process that starts while a rebuild runs (a second study driver, say) finds
+// either the old addon or the new one, and processes already running keep the file they mapped. It is
+// removed only when this build ends without a working addon, so a stale one never outlives its source.
 function done(ok, line) {
+  if (!ok) fs.rmSync(target, { force: true });
   console.log(`[@epg/tensor-native] ${line}`);
   process.exit(!ok && required ? 1 : 0);
 }
 
-fs.rmSync(path.join(distDir, addonName), { force: true });
 if (process.env.EPG_NATIVE_BUILD === '0') done(false, 'native addon skipped (EPG_NATIVE_BUILD=0); stock tfjs kernels will be used.');
 
 // node-gyp: the one npm ships (npm sets npm_config_node_gyp when it runs scripts), else next to node.
@@ -55,15 +61,17 @@ if (r.status !== 0) {
 }
 const built = path.join(nativeDir, 'build', 'Release', addonName);
 fs.mkdirSync(distDir, { recursive: true });
-fs.copyFileSync(built, path.join(distDir, addonName));
+const staged = `${target}.tmp-${process.pid}.node`;
+fs.copyFileSync(built, staged);
 
 // Load it once in a child process: a missing libopenblas.so at run time shows up here, not in a test.
-const check = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(path.join(distDir, addonName))}); console.log(a.blasConfig())`], {
+const check = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(staged)}); console.log(a.blasConfig())`], {
   encoding: 'utf8',
   timeout: 60_000,
 });
-if (check.status !== 0) {
-  fs.rmSync(path.join(distDir, addonName), { force: true });
+if (check.status === 0) fs.renameSync(staged, target);
+else {
+  fs.rmSync(staged, { force: true });
   const why = (check.stderr || '').split('\n').find((l) => l.trim()) ?? `exit ${check.status}`;
   done(false, `native addon built but does not load (${why.trim().slice(0, 200)}); stock tfjs kernels will be used.`);
 }
