@@ -227,10 +227,10 @@ describe('epg-eval', () => {
     expect(md).toContain('| mnist · mnist-quick | 3 | 14 | 4 | 10 | 18 |');
     expect(md).toContain('| mnist · mnist-quick + no-aux-loss | 1 | 7 | 0 | 7 | 7 |');
     expect(md).toContain('| mnist · mnist-quick (consistency.lr = 0.002) | 1 | 9 | 0 | 9 | 9 |');
-    expect(md).toMatch(/## consistency domain-FID, CM one-step, 20 samples vs 10000 mnist test \(domain-mnist@[0-9a-f]{16}\/fc1\)/);
+    expect(md).toMatch(/## CM one-step domain-FID, 20 samples vs 10000 mnist test \(domain-mnist@[0-9a-f]{16}\/fc1\)/);
     expect(md).toMatch(/epg-train all --run \S+ --set pretrain\.steps=6/);
     const data = json<{ metrics: Record<string, { group: string; n: number; mean: number; std: number }[]>; groups: { label: string; runs: { seed: number }[] }[] }>(join(out, 'comparison.json'));
-    const fidKey = Object.keys(data.metrics).find((k) => k.startsWith('consistency domain-FID'))!;
+    const fidKey = Object.keys(data.metrics).find((k) => k.startsWith('CM one-step domain-FID'))!;
     expect(data.metrics[fidKey][0]).toMatchObject({ group: 'mnist · mnist-quick', n: 3, mean: 14, std: 4 });
     expect(data.groups.map((g) => g.runs.map((r) => r.seed))).toEqual([[0, 1, 2], [0], [0]]);
     // times per stage (from history.jsonl) and the fine-tuning losses of the last steps (here all 6)
@@ -239,11 +239,25 @@ describe('epg-eval', () => {
     const run0 = (data as unknown as { groups: { runs: { metrics: Record<string, number> }[] }[] }).groups[0].runs[0].metrics;
     expect(run0['time: pretrain CPU (s)']).toBeCloseTo(cpuOf('pretrain'), 6);
     const cm = readFileSync(join(s0, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; step: number; loss: number }).filter((m) => m.phase === 'consistency');
-    expect(run0['consistency loss, mean of steps 0–5']).toBeCloseTo(cm.reduce((a, m) => a + m.loss, 0) / cm.length, 10);
+    expect(run0['CM total loss, mean of steps 0–5']).toBeCloseTo(cm.reduce((a, m) => a + m.loss, 0) / cm.length, 10);
     expect(md).toContain('## time: total CPU (s)');
     // every run's grids and curves are copied next to the report (names made unique)
     expect(existsSync(join(out, 'runs', 'run-1', 'curves', 'consistency.svg'))).toBe(true);
     expect(md).toMatch(/!\[run-1: cm-one-step\]\(runs\/run-1\/samples\/cm-one-step\.png\)/);
+    // the summary: one row per group, mean ± sample std over its seeds
+    expect(md).toContain('## Summary');
+    expect(md).toMatch(/\| mnist · mnist-quick \|.*\| 14 ± 4 \(n = 3\) \|/);
+    expect(md).toMatch(/\| mnist · mnist-quick \+ no-aux-loss \|.*\| 7 \(n = 1\) \|/);
+    // runs that lie under --out (a study's records) are linked in place, not copied, with relative dirs
+    const study = join(tmp(), 'study');
+    cpSync(s0, join(study, 'records', 'a'), { recursive: true });
+    cpSync(s1, join(study, 'records', 'b'), { recursive: true });
+    const r2 = await cli(['report', '--run', join(study, 'records', 'a'), '--run', join(study, 'records', 'b'), '--out', study]);
+    expect(r2.code).toBe(0);
+    const md2 = readFileSync(join(study, 'report.md'), 'utf8');
+    expect(md2).toMatch(/!\[a: cm-one-step\]\(records\/a\/samples\/cm-one-step\.png\)/);
+    expect(existsSync(join(study, 'runs'))).toBe(false);
+    expect(json<{ groups: { runs: { dir: string }[] }[] }>(join(study, 'comparison.json')).groups[0].runs[0].dir).toBe(join('records', 'a'));
   });
 
   it.each<[string, (dirs: { run: string; empty: string }) => string[], RegExp]>([

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/Either';
@@ -31,6 +32,23 @@ describe('metrics log', () => {
     writeFileSync(p, '{"phase":"a","step":0}\nnot json\n{"phase":"a","step":1}\n');
     const bad = readRecords(p);
     expect(E.isLeft(bad) && bad.left.message).toMatch(/line 2 is not JSON/);
+  });
+
+  it('reads a log archived as <path>.gz when <path> is absent (and prefers the plain file)', () => {
+    const p = join(dir(), 'metrics.jsonl');
+    appendRecord(p, { phase: 'consistency', step: 0, values: { loss: 2 } });
+    appendRecord(p, { phase: 'consistency', step: 1, values: { loss: 3 } });
+    const plain = readRecords(p);
+    writeFileSync(`${p}.gz`, gzipSync(readFileSync(p)));
+    unlinkSync(p);
+    expect(readRecords(p)).toEqual(plain);
+    expect(E.isRight(plain) && plain.right.map((r) => r.values.loss)).toEqual([2, 3]);
+    writeFileSync(p, '{"phase":"x","step":0}\n');
+    expect(E.isRight(readRecords(p)) && (readRecords(p) as E.Right<{ phase: string }[]>).right[0].phase).toBe('x');
+    writeFileSync(`${p}.gz`, 'not gzip');
+    unlinkSync(p);
+    const bad = readRecords(p);
+    expect(E.isLeft(bad) && bad.left.message).toMatch(/cannot read metrics log/);
   });
 
   it('truncateAfter drops the steps a resumed run will repeat, in that phase only', () => {

@@ -5,6 +5,7 @@
  * `truncateAfter(step)` so records of steps after the restored checkpoint are not duplicated.
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import * as E from 'fp-ts/Either';
 import { epgError, type EpgError } from '@epg/tensor';
 
@@ -34,12 +35,16 @@ export function appendRecord(path: string, r: MetricRecord): void {
   appendFileSync(path, `${formatRecord(r)}\n`);
 }
 
-/** Reads every record; never throws. A missing file is an empty log; a torn last line is dropped. */
+/**
+ * Reads every record; never throws. A missing file is an empty log; a torn last line is dropped. A log
+ * archived gzip-compressed as `<path>.gz` (a study's records) is read when `<path>` itself is absent.
+ */
 export function readRecords(path: string): E.Either<EpgError, MetricRecord[]> {
   let text: string;
   try {
-    if (!existsSync(path)) return E.right([]);
-    text = readFileSync(path, 'utf8');
+    if (existsSync(path)) text = readFileSync(path, 'utf8');
+    else if (existsSync(`${path}.gz`)) text = gunzipSync(readFileSync(`${path}.gz`)).toString('utf8');
+    else return E.right([]);
   } catch (e) {
     return E.left(epgError('io', `cannot read metrics log ${path} (${(e as Error).message})`, 'check the run directory'));
   }

@@ -5,7 +5,7 @@
  * preset, variants and any other edited field) and gives each metric's mean and spread over seeds.
  */
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import * as E from 'fp-ts/Either';
 import { readRecords, renderCurveSvg, writeReport, type ReportFigure, type ReportSection, type ReportTable } from '@epg/runs';
 import { epgError } from '@epg/tensor';
@@ -75,14 +75,18 @@ export function readFidResults(dir: string): (FidResult & { readonly file: strin
 export const readProbe = (dir: string): ProbeResultFile | null => readJson<ProbeResultFile>(probePath(dir));
 
 const variantLabel = (c: RunConfig) => c.preset + (c.variants.length ? ` + ${c.variants.join(' + ')}` : '');
-const fidLabel = (r: FidResult) => `${r.metric === 'domain-fid' ? 'domain-FID' : 'Inception-FID'}, ${r.sampler}, ${r.samples} samples vs ${r.reference.count} ${r.reference.dataset} test (${r.extractor})`;
+// The sampler name starts with CM or DM (samplerName), so it also names the fine-tuning objective.
+const fidLabel = (r: FidResult) => `${r.sampler} ${r.metric === 'domain-fid' ? 'domain-FID' : 'Inception-FID'}, ${r.samples} samples vs ${r.reference.count} ${r.reference.dataset} test (${r.extractor})`;
 const commandLine = (argv: readonly string[]) => argv.map((a) => (/^[\w./=,:@+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 /** The command a start record stands for, with its program's name. */
 const startCommand = (s: Extract<HistoryRecord, { event: 'start' }>) => `${s.program ?? 'epg-train'} ${commandLine(s.argv)}`;
 
+/** A run's metrics log, plain or gzip-compressed as a study's record keeps it (readRecords reads both). */
+const hasMetrics = (dir: string) => existsSync(metricsPath(dir)) || existsSync(`${metricsPath(dir)}.gz`);
+
 /** Re-renders the loss curves of `metrics.jsonl` into `<run>/curves/<stage>.svg`. */
 export async function renderCurves(dir: string): Promise<ReportFigure[]> {
-  if (!existsSync(metricsPath(dir))) return [];
+  if (!hasMetrics(dir)) return [];
   const records = orThrow(readRecords(metricsPath(dir)));
   const curves: ReportFigure[] = [];
   mkdirSync(join(dir, 'curves'), { recursive: true });
@@ -212,7 +216,7 @@ export function timeMetrics(history: readonly HistoryRecord[]): Map<string, numb
  */
 export function lossWindowMetrics(ctx: RunContext): Map<string, number> {
   const out = new Map<string, number>();
-  if (!existsSync(metricsPath(ctx.dir))) return out;
+  if (!hasMetrics(ctx.dir)) return out;
   const records = readRecords(metricsPath(ctx.dir));
   if (E.isLeft(records)) return out;
   for (const stage of ['consistency', 'diffusion'] as const) {
@@ -224,16 +228,23 @@ export function lossWindowMetrics(ctx: RunContext): Map<string, number> {
     if (recs.length < window) continue; // stage not finished
     for (const key of Object.keys(recs[0].values).filter((k) => !['lr', 'imgPerSec', 'skipped'].includes(k))) {
       const vals = recs.map((r) => r.values[key]).filter((v) => Number.isFinite(v));
-      if (vals.length) out.set(`${stage} ${key}, mean of steps ${first}–${steps - 1}`, vals.reduce((a, b) => a + b, 0) / vals.length);
+      if (vals.length) out.set(lossWindowLabel(stage, key, first, steps - 1), vals.reduce((a, b) => a + b, 0) / vals.length);
     }
   }
   return out;
 }
 
+const STAGE_ABBREVIATION = { consistency: 'CM', diffusion: 'DM' } as const;
+
+/** `CM total loss, mean of steps 1800–1999`, `CM consistency term, …`: a loss term of a fine-tuning stage over a step window. */
+export function lossWindowLabel(stage: 'consistency' | 'diffusion', key: string, first: number, last: number): string {
+  return `${STAGE_ABBREVIATION[stage]} ${key === 'loss' ? 'total loss' : `${key} term`}, mean of steps ${first}–${last}`;
+}
+
 /** Everything a comparison needs from one run directory. */
 export function summarizeRun(ctx: RunContext): RunSummary {
   const metrics = new Map<string, number>();
-  for (const r of readFidResults(ctx.dir)) metrics.set(`${r.objective} ${fidLabel(r)}`, r.fid);
+  for (const r of readFidResults(ctx.dir)) metrics.set(fidLabel(r), r.fid);
   const probe = readProbe(ctx.dir);
   for (const r of probe?.rows ?? []) {
     const s = r.requested === 0 ? 'σ₀' : `σ = ${r.requested}`;
@@ -275,6 +286,12 @@ export function groupRuns(runs: readonly RunSummary[]): RunGroup[] {
   });
 }
 
+/** Metrics that get a column in a comparison's summary: FIDs, probes at σ₀, the fine-tuning losses, total CPU time. */
+const isHeadlineMetric = (m: string) => /-FID, /.test(m) || /^(kNN|linear) top-1 at σ₀/.test(m) || /^CM consistency term, |^DM total loss, /.test(m) || m === 'time: total CPU (s)';
+
+/** Four significant digits (two for a spread), without exponent noise for ordinary magnitudes. */
+const fmt = (v: number, digits = 4) => (Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v));
+
 /**
  * Writes a comparison report of several runs into `outDir` (report.html, report.md, and the same
  * numbers as comparison.json): one table per metric with mean ± spread over the seeds of each group,
@@ -300,6 +317,20 @@ export function writeComparisonReport(dirs: readonly string[], outDir: string): 
       return values.length ? [{ group: g.label, ...spread(values) }] : [];
     });
   const sections: ReportSection[] = [];
+  const headline = metricNames.filter(isHeadlineMetric);
+  if (headline.length) {
+    const cellOf = (g: RunGroup, m: string) => {
+      const values = g.runs.flatMap((r) => (r.metrics.has(m) ? [r.metrics.get(m)!] : []));
+      if (!values.length) return '–';
+      const s = spread(values);
+      return values.length === 1 ? `${fmt(s.mean)} (n = 1)` : `${fmt(s.mean)} ± ${fmt(s.std, 2)} (n = ${s.n})`;
+    };
+    sections.push({
+      heading: 'Summary',
+      text: 'Mean ± sample standard deviation over the seeds of each group, for the headline metrics; every metric has its own table below with min and max. Columns are named by the start of the metric name.',
+      table: { columns: ['group', ...headline.map((m) => m.split(',')[0].replace(/ \(\d+\/\d+ images\)$/, ''))], rows: groups.map((g) => [g.label, ...headline.map((m) => cellOf(g, m))]) },
+    });
+  }
   sections.push({
     heading: 'Groups',
     text: 'Runs are grouped by their config without the seed; mean and sample standard deviation (n − 1) are over the seeds of a group. FIDs of different extractors (weights hash in the name) are separate metrics and never mixed.',
@@ -315,7 +346,7 @@ export function writeComparisonReport(dirs: readonly string[], outDir: string): 
     groups: groups.map((g) => ({
       label: g.label,
       config: { ...g.config, seed: null },
-      runs: g.runs.map((r) => ({ dir: r.dir, seed: r.config.seed, commands: r.commands, commits: r.commits, metrics: Object.fromEntries(r.metrics) })),
+      runs: g.runs.map((r) => ({ dir: relative(outDir, r.dir) || '.', seed: r.config.seed, commands: r.commands, commits: r.commits, metrics: Object.fromEntries(r.metrics) })),
     })),
     metrics: Object.fromEntries(metricNames.map((m) => [m, statsOf(m)])),
   };
@@ -325,9 +356,14 @@ export function writeComparisonReport(dirs: readonly string[], outDir: string): 
     return E.left(epgError('io', `cannot write ${join(outDir, 'comparison.json')} (${(e as Error).message})`, 'check --out is writable'));
   }
   // Grids and loss curves of every run, copied next to the report so that it stands alone (a
-  // study's run directories hold checkpoints and are not committed).
+  // study's run directories hold checkpoints and are not committed). Runs that already lie under
+  // outDir (a study's records) are linked in place.
   const mediaFigures: ReportSection[] = [];
   const base = runs.map((r) => basename(r.dir));
+  const inside = (d: string) => {
+    const rel = relative(resolve(outDir), resolve(d));
+    return !rel.startsWith('..') && !isAbsolute(rel);
+  };
   for (const [i, r] of runs.entries()) {
     const name = base.filter((b) => b === base[i]).length > 1 ? `${base[i]}-${i + 1}` : base[i];
     const figures: ReportFigure[] = [];
@@ -335,9 +371,11 @@ export function writeComparisonReport(dirs: readonly string[], outDir: string): 
       const from = join(r.dir, sub);
       if (!existsSync(from)) continue;
       for (const f of readdirSync(from).filter((f) => /\.(png|svg)$/.test(f)).sort()) {
-        const to = join(outDir, 'runs', name, sub, f);
-        mkdirSync(join(outDir, 'runs', name, sub), { recursive: true });
-        copyFileSync(join(from, f), to);
+        const to = inside(r.dir) ? join(from, f) : join(outDir, 'runs', name, sub, f);
+        if (!inside(r.dir)) {
+          mkdirSync(join(outDir, 'runs', name, sub), { recursive: true });
+          copyFileSync(join(from, f), to);
+        }
         figures.push({ src: relative(outDir, to), caption: `${name}: ${sub === 'samples' ? f.replace(/\.png$/, '') : `${f.replace(/\.svg$/, '')} loss`}` });
       }
     }
@@ -350,7 +388,11 @@ export function writeComparisonReport(dirs: readonly string[], outDir: string): 
       columns: ['run', 'group', 'seed', 'command', 'commit'],
       rows: runs.map((r) => [relative(outDir, r.dir) || basename(r.dir), groups.find((g) => g.runs.includes(r))!.label, r.config.seed, r.commands.join('; ') || 'not recorded', r.commits.map((c) => c.slice(0, 12)).join(', ') || 'not recorded']),
     },
-    links: runs.map((r) => ({ href: join(relative(outDir, r.dir) || '.', 'report.html'), label: `report of ${relative(outDir, r.dir) || basename(r.dir)}` })),
+    // A run's own report when epg-eval wrote one, else its resolved config.
+    links: runs.map((r) => {
+      const own = existsSync(join(r.dir, 'report.html'));
+      return { href: join(relative(outDir, r.dir) || '.', own ? 'report.html' : 'config.json'), label: `${own ? 'report' : 'config'} of ${relative(outDir, r.dir) || basename(r.dir)}` };
+    }),
   });
   const written = writeReport(outDir, { title: `epg-eval: comparison of ${runs.length} runs`, sections });
   if (E.isLeft(written)) return written;
