@@ -17,12 +17,15 @@
 // once (e.g. one per core, `--datasets mnist` and `--datasets fashion-mnist`): a driver takes a cell
 // by creating `<cell>.lock` (exclusive create, its pid inside) and skips cells another live driver holds.
 //
-// A finished cell is archived: its run directory without checkpoints/ (config, metrics, history, eval
-// results, grids, curves: well under a megabyte) is copied to `<records>/<name>`, which is committed.
+// A finished cell is archived: what the report reads from its run directory (config, history, eval
+// results, final grids, curves, and metrics.jsonl gzip-compressed: about 0.6 MB) is copied to
+// `<records>/<name>`, which is committed. Checkpoints, progress grids, the cached reference statistics
+// and the per-run report stay behind.
 // A cell whose record exists is done even when its run directory is gone (a new machine), and the
 // report is written from the records, so the committed report can always be regenerated.
 import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join, dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -118,20 +121,30 @@ function status(cell) {
   return existsSync(join(cell.dir, 'config.json')) ? 'partial' : 'missing';
 }
 
+/** Paths of a run directory that its record leaves out (relative, '/'-separated); see the header. */
+const NOT_ARCHIVED = [/^checkpoints(\/|$)/, /^samples\/progress(\/|$)/, /^eval\/reference-.*\.npz$/, /^report\.(html|md)$/, /\.lock$/];
+
 /**
- * Copies a finished run directory, without its checkpoints, to the cell's record: first into a
- * temporary sibling, then renamed, so a record is either complete or absent.
+ * Copies a finished run directory to the cell's record (without NOT_ARCHIVED, metrics.jsonl as
+ * metrics.jsonl.gz, which the report reads the same way): first into a temporary sibling, then
+ * renamed, so a record is either complete or absent.
  */
 function archive(cell) {
   if (!finished(cell.dir)) fail(`${cell.dir} is not finished, so it is not archived: run the study again (it resumes)`);
   const tmp = `${cell.record}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(dirname(tmp), { recursive: true });
-  const skip = join(cell.dir, 'checkpoints');
-  cpSync(cell.dir, tmp, { recursive: true, filter: (src) => src !== skip && !src.startsWith(skip + sep) });
+  cpSync(cell.dir, tmp, {
+    recursive: true,
+    filter: (src) => {
+      const rel = relative(cell.dir, src).split(sep).join('/');
+      return rel === 'metrics.jsonl' ? false : !NOT_ARCHIVED.some((re) => re.test(rel));
+    },
+  });
+  writeFileSync(join(tmp, 'metrics.jsonl.gz'), gzipSync(readFileSync(join(cell.dir, 'metrics.jsonl')), { level: 9 }));
   rmSync(cell.record, { recursive: true, force: true });
   renameSync(tmp, cell.record);
-  process.stdout.write(`[study] archived ${cell.dir} (without checkpoints) to ${relative(root, cell.record) || cell.record}\n`);
+  process.stdout.write(`[study] archived ${cell.dir} (without checkpoints, metrics gzip-compressed) to ${relative(root, cell.record) || cell.record}\n`);
 }
 
 /** The cell's epg-train command; a resume repeats it with --resume (epg-train checks the config is the same). */
@@ -187,6 +200,89 @@ function unlock(cell) {
   rmSync(`${cell.dir}.lock`, { force: true });
 }
 
+/** The paper's ablation (ImageNet 256, equal fine-tuning): FID per pre-training arm; null = diverged. */
+const PAPER = {
+  'DM Heun': { epg: 41.36, rrcm: 46.51, mocov3: 56.26, scratch: 59.69 },
+  'CM one-step': { epg: 33.12, rrcm: 37.55, mocov3: 36.77, scratch: null },
+};
+
+/** The rows of ordering.md: per dataset, the arms ranked on each headline metric (better first). */
+const ORDERED_METRICS = [
+  { match: /^DM Heun \d+ steps domain-FID/, lowerIsBetter: true, paper: 'DM Heun' },
+  { match: /^CM one-step domain-FID/, lowerIsBetter: true, paper: 'CM one-step' },
+  { match: /^CM consistency term, /, lowerIsBetter: true },
+  { match: /^DM total loss, /, lowerIsBetter: true },
+  { match: /^kNN top-1 at /, lowerIsBetter: false },
+  { match: /^linear top-1 at /, lowerIsBetter: false },
+];
+
+/**
+ * Writes `<out>/ordering.md` from the report's comparison.json (generated, never typed): for each
+ * dataset and headline metric, the arms ranked by their mean over seeds, with sample std and n, and
+ * whether each arm's mean ± std interval overlaps the next one's (with 2 seeds a crude test; an
+ * overlap is read as a tie). The paper's FID ordering is set beside the two FID rows.
+ */
+function writeOrdering(out) {
+  const data = readJson(join(out, 'comparison.json'));
+  if (!data) fail(`${join(out, 'comparison.json')} is missing or not JSON: run the report again`);
+  const armOf = (dir) => {
+    const m = /^(.*)-s\d+$/.exec(dir.split('/').pop());
+    const name = m ? m[1] : dir;
+    return { dataset: Object.keys(PRESET).sort((a, b) => b.length - a.length).find((d) => name.startsWith(`${d}-`)), arm: name.replace(/^(fashion-mnist|mnist)-/, '') };
+  };
+  const rows = []; // { dataset, metric, arm, values }
+  for (const g of data.groups) {
+    for (const r of g.runs) {
+      const { dataset, arm } = armOf(r.dir);
+      for (const [metric, v] of Object.entries(r.metrics)) rows.push({ dataset, metric, arm, v });
+    }
+  }
+  const stats = (vs) => {
+    const n = vs.length;
+    const mean = vs.reduce((a, b) => a + b, 0) / n;
+    const std = n > 1 ? Math.sqrt(vs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+    return { n, mean, std };
+  };
+  const f = (v) => String(Number(v.toPrecision(4)));
+  const lines = [
+    '# Orderings of the study (generated)',
+    '',
+    `Written by \`node tooling/scripts/study.mjs report\` from [comparison.json](comparison.json); the numbers, commands and commits behind every cell are in [report.md](report.md). Arms are ranked by their mean over seeds (better first); \`≈\` joins two neighbours whose mean ± sample std intervals overlap (a tie at this number of seeds), \`<\`/\`>\` separates neighbours whose intervals do not. n is the number of seeds.`,
+    '',
+  ];
+  for (const dataset of Object.keys(PRESET)) {
+    const metrics = [...new Set(rows.filter((r) => r.dataset === dataset).map((r) => r.metric))].sort();
+    const selected = ORDERED_METRICS.flatMap((spec) => metrics.filter((m) => spec.match.test(m)).map((m) => ({ ...spec, metric: m })));
+    if (!selected.length) continue;
+    lines.push(`## ${dataset}`, '', '| metric | ordering (mean ± std, n) | paper (ImageNet 256) |', '|---|---|---|');
+    for (const spec of selected) {
+      const arms = [...new Set(rows.filter((r) => r.dataset === dataset && r.metric === spec.metric).map((r) => r.arm))];
+      const ranked = arms
+        .map((arm) => ({ arm, ...stats(rows.filter((r) => r.dataset === dataset && r.metric === spec.metric && r.arm === arm).map((r) => r.v)) }))
+        .sort((a, b) => (spec.lowerIsBetter ? a.mean - b.mean : b.mean - a.mean));
+      const cell = ranked
+        .map((a, i) => {
+          const text = `${a.arm} ${f(a.mean)}${a.n > 1 ? ` ± ${f(a.std)}` : ''} (${a.n})`;
+          if (i === 0) return text;
+          const prev = ranked[i - 1];
+          const overlap = Math.abs(a.mean - prev.mean) <= a.std + prev.std;
+          return `${overlap ? '≈' : spec.lowerIsBetter ? '<' : '>'} ${text}`;
+        })
+        .join(' ');
+      const paper = spec.paper
+        ? Object.entries(PAPER[spec.paper])
+            .sort((a, b) => (a[1] ?? Infinity) - (b[1] ?? Infinity))
+            .map(([arm, v]) => `${arm} ${v ?? 'diverges'}`)
+            .join(' < ')
+        : '–';
+      lines.push(`| ${spec.metric} | ${cell} | ${paper} |`);
+    }
+    lines.push('');
+  }
+  writeFileSync(join(out, 'ordering.md'), `${lines.join('\n')}\n`);
+  process.stdout.write(`[study] orderings: ${join(out, 'ordering.md')}\n`);
+}
+
 const o = options(process.argv.slice(2));
 const all = cells(o);
 if (o.command === 'status') {
@@ -222,4 +318,5 @@ if (o.command === 'status') {
   ensureBuilt();
   // From the records: they hold everything the report reads and survive the run directories.
   node(EVAL, ['report', ...done.flatMap((c) => ['--run', c.record]), '--out', o.out]);
+  writeOrdering(o.out);
 }
