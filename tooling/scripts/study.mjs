@@ -200,13 +200,13 @@ function unlock(cell) {
   rmSync(`${cell.dir}.lock`, { force: true });
 }
 
-/** The paper's ablation (ImageNet 256, equal fine-tuning): FID per pre-training arm; null = diverged. */
+/** The paper's ablation (ImageNet at 224, EPG-B/16, equal fine-tuning): FID per pre-training arm; null = diverged. */
 const PAPER = {
   'DM Heun': { epg: 41.36, rrcm: 46.51, mocov3: 56.26, scratch: 59.69 },
   'CM one-step': { epg: 33.12, rrcm: 37.55, mocov3: 36.77, scratch: null },
 };
 
-/** The rows of ordering.md: per dataset, the arms ranked on each headline metric (better first). */
+/** The rows of docs/results/study/ordering.md: per dataset, the arms ranked on each headline metric (better first). */
 const ORDERED_METRICS = [
   { match: /^DM Heun \d+ steps domain-FID/, lowerIsBetter: true, paper: 'DM Heun' },
   { match: /^CM one-step domain-FID/, lowerIsBetter: true, paper: 'CM one-step' },
@@ -217,7 +217,7 @@ const ORDERED_METRICS = [
 ];
 
 /**
- * Writes `<out>/ordering.md` from the report's comparison.json (generated, never typed): for each
+ * Writes the orderings (docs/results/study/ordering.md with the default --out) from the report's comparison.json (generated, never typed): for each
  * dataset and headline metric, the arms ranked by their mean over seeds, with sample std and n, and
  * whether each arm's mean ± std interval overlaps the next one's (with 2 seeds a crude test; an
  * overlap is read as a tie). The paper's FID ordering is set beside the two FID rows.
@@ -256,7 +256,7 @@ function writeOrdering(out) {
     const metrics = [...new Set(rows.filter((r) => r.dataset === dataset).map((r) => r.metric))].sort();
     const selected = ORDERED_METRICS.flatMap((spec) => metrics.filter((m) => spec.match.test(m)).map((m) => ({ ...spec, metric: m })));
     if (!selected.length) continue;
-    lines.push(`## ${dataset}`, '', '| metric | ordering (mean ± std, n) | paper (ImageNet 256) |', '|---|---|---|');
+    lines.push(`## ${dataset}`, '', '| metric | ordering (mean ± std, n) | paper (ImageNet 224, B/16) |', '|---|---|---|');
     for (const spec of selected) {
       const arms = [...new Set(rows.filter((r) => r.dataset === dataset && r.metric === spec.metric).map((r) => r.arm))].filter((a) => !(probeMetric(spec.metric) && a === 'epg-no-aux'));
       const ranked = arms
