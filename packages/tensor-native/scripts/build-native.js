@@ -31,6 +31,35 @@ function done(ok, line) {
 
 if (process.env.EPG_NATIVE_BUILD === '0') done(false, 'native addon skipped (EPG_NATIVE_BUILD=0); stock tfjs kernels will be used.');
 
+// One build at a time per checkout: two node-gyp runs in native/build (two study drivers starting
+// together) break each other, and the loser would remove the winner's addon. A build that finds the
+// lock held by a live process waits for it (up to 5 minutes), then builds again, which is cheap and
+// atomic; a lock left by a dead process is taken over.
+const lockPath = path.join(pkgDir, 'native', '.build.lock');
+function acquireLock() {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      process.on('exit', () => fs.rmSync(lockPath, { force: true }));
+      return true;
+    } catch (e) {
+      if (e.code !== 'EEXIST') return false;
+    }
+    let holder = NaN;
+    try {
+      holder = Number(fs.readFileSync(lockPath, 'utf8'));
+      process.kill(holder, 0);
+    } catch {
+      fs.rmSync(lockPath, { force: true }); // unreadable or its process is gone
+      continue;
+    }
+    if (Date.now() > deadline) return false;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+  }
+}
+if (!acquireLock()) done(false, `native addon not built: another build held ${lockPath} for 5 minutes; run the build again.`);
+
 // node-gyp: the one npm ships (npm sets npm_config_node_gyp when it runs scripts), else next to node.
 const prefix = path.dirname(path.dirname(process.execPath));
 const gypCandidates = [
