@@ -249,7 +249,7 @@ function writeOrdering(out) {
   const lines = [
     '# Orderings of the study (generated)',
     '',
-    `Written by \`node tooling/scripts/study.mjs report\` from [comparison.json](comparison.json); the numbers, commands and commits behind every cell are in [report.md](report.md). Arms are ranked by their mean over seeds (better first); \`≈\` joins two neighbours whose mean ± sample std intervals overlap (a tie at this number of seeds), \`<\`/\`>\` separates neighbours whose intervals do not. n is the number of seeds.`,
+    `Written by \`node tooling/scripts/study.mjs report\` from [comparison.json](comparison.json); the numbers, commands and commits behind every cell are in [report.md](report.md). Arms are ranked by their mean over seeds (better first); \`≈\` joins two neighbours whose mean ± sample std intervals overlap (a tie at this number of seeds), \`<\`/\`>\` separates neighbours whose intervals do not, and a comma separates neighbours of which one has a single seed (no spread: ranked, not compared). n is the number of seeds.`,
     '',
   ];
   for (const dataset of Object.keys(PRESET)) {
@@ -267,10 +267,13 @@ function writeOrdering(out) {
           const text = `${a.arm} ${f(a.mean)}${a.n > 1 ? ` ± ${f(a.std, 2)}` : ''} (${a.n})`;
           if (i === 0) return text;
           const prev = ranked[i - 1];
+          // One seed has no spread: such a neighbour is ranked, not compared.
+          if (a.n < 2 || prev.n < 2) return `, ${text}`;
           const overlap = Math.abs(a.mean - prev.mean) <= a.std + prev.std;
           return `${overlap ? '≈' : spec.lowerIsBetter ? '<' : '>'} ${text}`;
         })
-        .join(' ');
+        .join(' ')
+        .replace(/ ,/g, ',');
       const paper = spec.paper
         ? Object.entries(PAPER[spec.paper])
             .sort((a, b) => (a[1] ?? Infinity) - (b[1] ?? Infinity))
