@@ -55,11 +55,6 @@ static inline int get_f32(napi_env env, napi_value v, float **data, size_t *len)
   return get_typed(env, v, napi_float32_array, true, (void **)data, len);
 }
 
-/* Float64Array, or null/undefined (data NULL). */
-static inline int get_f64arr(napi_env env, napi_value v, double **data, size_t *len) {
-  return get_typed(env, v, napi_float64_array, true, (void **)data, len);
-}
-
 /* Int32Array (never null). */
 static inline int get_i32arr(napi_env env, napi_value v, int32_t **data, size_t *len) {
   return get_typed(env, v, napi_int32_array, false, (void **)data, len);
@@ -93,41 +88,23 @@ static inline bool get_bool(napi_env env, napi_value v) {
     return NULL;                                                                  \
   }
 
-/* `float *name` and `size_t lenname` from argument i: a Float32Array or null (name NULL). */
-#define F32(i, name, lenname)                                                                      \
-  float *name;                                                                                     \
-  size_t lenname;                                                                                  \
-  if (!get_f32(env, argv[i], &name, &lenname)) {                                                   \
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float32Array"); \
-    return NULL;                                                                                   \
-  }
-
-/* As F32, but null is refused too. */
-#define F32_SET(i, name, lenname)                                                                  \
-  float *name;                                                                                     \
-  size_t lenname;                                                                                  \
-  if (!get_f32(env, argv[i], &name, &lenname) || name == NULL) {                                   \
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float32Array"); \
-    return NULL;                                                                                   \
-  }
-
-/* `double *name` and `size_t lenname` from argument i: a Float64Array (null refused). */
-#define F64(i, name, lenname)                                                                      \
-  double *name;                                                                                    \
-  size_t lenname;                                                                                  \
-  if (!get_f64arr(env, argv[i], &name, &lenname) || name == NULL) {                                \
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be a Float64Array"); \
-    return NULL;                                                                                   \
-  }
-
-/* `int32_t *name` and `size_t lenname` from argument i: an Int32Array. */
-#define I32(i, name, lenname)                                                                     \
-  int32_t *name;                                                                                  \
+/* `ctype *name` and `size_t lenname` from argument i: a typed array of `tatype` (null too when allow_null). */
+#define TYPED_ARG(i, ctype, name, lenname, tatype, allow_null, what)                               \
+  ctype *name;                                                                                    \
   size_t lenname;                                                                                 \
-  if (!get_i32arr(env, argv[i], &name, &lenname)) {                                               \
-    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be an Int32Array"); \
+  if (!get_typed(env, argv[i], tatype, allow_null, (void **)&name, &lenname)) {                   \
+    napi_throw_type_error(env, NULL, "epg_tensor_native: argument " #i " must be " what);         \
     return NULL;                                                                                  \
   }
+
+/* A Float32Array or null (name NULL): optional inputs such as a missing bias. */
+#define F32(i, name, lenname) TYPED_ARG(i, float, name, lenname, napi_float32_array, true, "a Float32Array")
+/* As F32, but null is refused too. */
+#define F32_SET(i, name, lenname) TYPED_ARG(i, float, name, lenname, napi_float32_array, false, "a Float32Array")
+/* A Float64Array (null refused). */
+#define F64(i, name, lenname) TYPED_ARG(i, double, name, lenname, napi_float64_array, false, "a Float64Array")
+/* An Int32Array (null refused). */
+#define I32(i, name, lenname) TYPED_ARG(i, int32_t, name, lenname, napi_int32_array, false, "an Int32Array")
 
 #define NEED(cond)                                                                     \
   if (!(cond)) {                                                                       \
