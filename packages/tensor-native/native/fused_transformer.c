@@ -15,6 +15,7 @@
 #include <string.h>
 #include <node_api.h>
 #include "napi_args.h"
+#include "lanes.h"
 
 
 /*
@@ -28,15 +29,8 @@ HOT static void ln_modulate_fwd(const float *x, const float *gamma, const float 
     const float *xr = x + r * cols;
     const float *sc = scale + (r / group_rows) * cols, *sh = shift + (r / group_rows) * cols;
     float *yr = y + r * cols;
-    float s = 0.0f;
-    for (int64_t c = 0; c < cols; c++) s += xr[c];
-    float mu = s / (float)cols;
-    float v = 0.0f;
-    for (int64_t c = 0; c < cols; c++) {
-      float d = xr[c] - mu;
-      v += d * d;
-    }
-    float rstd = 1.0f / sqrtf(v / (float)cols + eps);
+    float mu = sum_lanes(xr, cols) / (float)cols;
+    float rstd = 1.0f / sqrtf(sq_dev_lanes(xr, mu, cols) / (float)cols + eps);
     for (int64_t c = 0; c < cols; c++) yr[c] = ((xr[c] - mu) * rstd * gamma[c] + beta[c]) * (1.0f + sc[c]) + sh[c];
     mean_out[r] = mu;
     rstd_out[r] = rstd;
@@ -61,21 +55,20 @@ HOT static void ln_modulate_bwd(const float *x, const float *gamma, const float 
     const float *xr = x + r * cols, *dr = dy + r * cols, *sc = scale + g * cols;
     float *dxr = dx + r * cols;
     float mu = mean[r], rs = rstd[r];
-    float sg = 0.0f, sgx = 0.0f;
+    /* tmp: x̂, then dn, then dn·γ (the row sums below run on lanes: sg = Σ dn·γ, sgx = Σ dn·γ·x̂) */
+    float *dng = tmp + 2 * cols;
     for (int64_t c = 0; c < cols; c++) {
       float xh = (xr[c] - mu) * rs;
       float dn = dr[c] * (1.0f + sc[c]);
-      float dng = dn * gamma[c];
       tmp[c] = xh;
       tmp[cols + c] = dn;
-      sg += dng;
-      sgx += dng * xh;
+      dng[c] = dn * gamma[c];
       gs[c] += (double)(dr[c] * (xh * gamma[c] + beta[c]));
       gh[c] += (double)dr[c];
       ag[c] += (double)(dn * xh);
       ab[c] += (double)dn;
     }
-    float mg = sg / (float)cols, mgx = sgx / (float)cols;
+    float mg = sum_lanes(dng, cols) / (float)cols, mgx = dot_lanes(dng, tmp, cols) / (float)cols;
     for (int64_t c = 0; c < cols; c++) dxr[c] = rs * (tmp[cols + c] * gamma[c] - mg - tmp[c] * mgx);
     if (r % group_rows == group_rows - 1 || r == rows - 1) {
       for (int64_t c = 0; c < cols; c++) {
@@ -189,7 +182,7 @@ static napi_value js_ln_modulate_grad(napi_env env, napi_callback_info info) {
   NEED((int64_t)lenDg == cols && (int64_t)lenDb == cols);
   NEED((int64_t)lenS == groups * cols && (int64_t)lenDs == groups * cols && (int64_t)lenDh == groups * cols);
   double *acc = (double *)malloc((size_t)(4 * cols) * sizeof(double));
-  float *tmp = (float *)malloc((size_t)(2 * cols) * sizeof(float));
+  float *tmp = (float *)malloc((size_t)(3 * cols) * sizeof(float)); /* x̂, dn and dn·γ of one row */
   if (!acc || !tmp) {
     free(acc);
     free(tmp);
@@ -266,6 +259,46 @@ static napi_value js_per_tensor(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* o = a·wa + b·wb elementwise (the EMA θ⁻·μ + θ·(1 − μ)). */
+HOT static void lerp(const float *a, const float *b, float *o, int64_t n, float wa, float wb) {
+  for (int64_t i = 0; i < n; i++) o[i] = a[i] * wa + b[i] * wb;
+}
+
+/* Entry i of a JS array as a Float32Array (non-null), or 0. */
+static int list_f32(napi_env env, napi_value list, uint32_t i, float **x, size_t *len) {
+  napi_value el;
+  return napi_get_element(env, list, i, &el) == napi_ok && get_f32(env, el, x, len) && (*x != NULL || *len == 0);
+}
+
+/* emaEach(targets[], sources[], outs[], decay): outs[i] = targets[i]·decay + sources[i]·(1 − decay), one call for a list. */
+static napi_value js_ema_each(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  uint32_t n = 0, ns = 0, no = 0;
+  bool a1 = false, a2 = false, a3 = false;
+  napi_is_array(env, argv[0], &a1);
+  napi_is_array(env, argv[1], &a2);
+  napi_is_array(env, argv[2], &a3);
+  if (!a1 || !a2 || !a3 || napi_get_array_length(env, argv[0], &n) != napi_ok ||
+      napi_get_array_length(env, argv[1], &ns) != napi_ok || napi_get_array_length(env, argv[2], &no) != napi_ok) {
+    napi_throw_type_error(env, NULL, "epg_tensor_native: emaEach needs three arrays of Float32Arrays");
+    return NULL;
+  }
+  NEED(ns == n && no == n);
+  double decay = get_f64(env, argv[3]);
+  NEED(decay >= 0.0 && decay <= 1.0);
+  for (uint32_t i = 0; i < n; i++) {
+    float *t, *src, *o;
+    size_t lt, ls, lo;
+    if (!list_f32(env, argv[0], i, &t, &lt) || !list_f32(env, argv[1], i, &src, &ls) || !list_f32(env, argv[2], i, &o, &lo)) {
+      napi_throw_type_error(env, NULL, "epg_tensor_native: emaEach list entries must be Float32Arrays");
+      return NULL;
+    }
+    NEED(ls == lt && lo == lt);
+    lerp(t, src, o, (int64_t)lt, (float)decay, (float)(1.0 - decay));
+  }
+  return NULL;
+}
+
 napi_status epg_register_transformer(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"layerNormModulate", NULL, js_ln_modulate, NULL, NULL, NULL, napi_default, NULL},
@@ -273,6 +306,7 @@ napi_status epg_register_transformer(napi_env env, napi_value exports) {
       {"gatedResidual", NULL, js_gated_residual, NULL, NULL, NULL, napi_default, NULL},
       {"gatedResidualGrad", NULL, js_gated_residual_grad, NULL, NULL, NULL, napi_default, NULL},
       {"perTensor", NULL, js_per_tensor, NULL, NULL, NULL, napi_default, NULL},
+      {"emaEach", NULL, js_ema_each, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -16,6 +16,8 @@
 #include <node_api.h>
 #include <cblas.h>
 #include "napi_args.h"
+#include "winograd.h"
+#include "lanes.h"
 
 /* OpenBLAS extras (declared in its cblas.h, repeated here so other CBLAS headers also work). */
 extern void openblas_set_num_threads(int num_threads);
@@ -238,13 +240,8 @@ HOT static void softmax_rows(const float *x, float *o, int64_t rows, int64_t col
     float *orow = o + r * cols;
     float m = xr[0];
     for (int64_t c = 1; c < cols; c++) m = xr[c] > m ? xr[c] : m;
-    float s = 0.0f;
-    for (int64_t c = 0; c < cols; c++) {
-      float e = exp_f(xr[c] - m);
-      orow[c] = e;
-      s += e;
-    }
-    float inv = 1.0f / s;
+    for (int64_t c = 0; c < cols; c++) orow[c] = exp_f(xr[c] - m);
+    float inv = 1.0f / sum_lanes(orow, cols);
     for (int64_t c = 0; c < cols; c++) orow[c] *= inv;
   }
 }
@@ -254,8 +251,7 @@ HOT static void softmax_grad_rows(const float *y, const float *dy, float *o, int
   for (int64_t r = 0; r < rows; r++) {
     const float *yr = y + r * cols, *dr = dy + r * cols;
     float *orow = o + r * cols;
-    float s = 0.0f;
-    for (int64_t c = 0; c < cols; c++) s += yr[c] * dr[c];
+    float s = dot_lanes(yr, dr, cols);
     for (int64_t c = 0; c < cols; c++) orow[c] = yr[c] * (dr[c] - s);
   }
 }
@@ -269,12 +265,8 @@ HOT static void layer_norm(const float *x, const float *gamma, const float *beta
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * cols;
     float *yr = y + r * cols;
-    float s = 0.0f;
-    for (int64_t c = 0; c < cols; c++) s += xr[c];
-    float mu = s / (float)cols;
-    float v = 0.0f;
-    for (int64_t c = 0; c < cols; c++) { float d = xr[c] - mu; v += d * d; }
-    float rstd = 1.0f / sqrtf(v / (float)cols + eps);
+    float mu = sum_lanes(xr, cols) / (float)cols;
+    float rstd = 1.0f / sqrtf(sq_dev_lanes(xr, mu, cols) / (float)cols + eps);
     if (gamma && beta) {
       for (int64_t c = 0; c < cols; c++) yr[c] = (xr[c] - mu) * rstd * gamma[c] + beta[c];
     } else if (gamma) {
@@ -301,15 +293,12 @@ HOT static void layer_norm_grad(const float *x, const float *gamma, const float 
     const float *xr = x + r * cols, *dr = dy + r * cols;
     float *dxr = dx + r * cols;
     float mu = mean[r], rs = rstd[r];
-    float sg = 0.0f, sgx = 0.0f;
-    for (int64_t c = 0; c < cols; c++) {
-      float xh = (xr[c] - mu) * rs;
-      float g = gamma ? dr[c] * gamma[c] : dr[c];
-      tmp[c] = xh;
-      sg += g;
-      sgx += g * xh;
-    }
-    float mg = sg / (float)cols, mgx = sgx / (float)cols;
+    /* tmp = x̂ and, after it, g = dy·γ (or dy itself) */
+    float *gr = tmp + cols;
+    for (int64_t c = 0; c < cols; c++) tmp[c] = (xr[c] - mu) * rs;
+    if (gamma) for (int64_t c = 0; c < cols; c++) gr[c] = dr[c] * gamma[c];
+    else gr = (float *)dr;
+    float mg = sum_lanes(gr, cols) / (float)cols, mgx = dot_lanes(gr, tmp, cols) / (float)cols;
     if (gamma) {
       for (int64_t c = 0; c < cols; c++) dxr[c] = rs * (dr[c] * gamma[c] - mg - tmp[c] * mgx);
     } else {
@@ -482,9 +471,23 @@ HOT static void relu_inplace(float *y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : (y[i] != y[i] ? y[i] : 0.0f);
 }
 
+/* 1: 3×3 stride-1 convolutions and their input gradients go through Winograd F(4×4, 3×3) (winograd.c);
+   0: everything through im2col (bit-compatible with earlier releases). Set by convAlgorithm(). */
+static int conv_winograd = 1;
+
+/* The input gradient of a stride-1 3×3 convolution as a convolution of dy (winograd_conv3x3, transposed). */
+static ConvGeom conv_transposed_geom(const ConvGeom *g) {
+  ConvGeom t = *g;
+  t.H = g->OH, t.W = g->OW, t.C = g->O, t.O = g->C;
+  t.pt = g->KH - 1 - g->pt, t.pl = g->KW - 1 - g->pl;
+  t.OH = g->H, t.OW = g->W;
+  return t;
+}
+
 /* y[B*OH*OW, O] = im2col(x) · w[K, O] (+ bias, then ReLU when relu). col: block_rows*K floats. */
 static void conv2d_fwd(const float *x, const float *w, const float *bias, int relu, float *y, const ConvGeom *g,
                        float *col) {
+  if (conv_winograd && winograd_eligible(g) && winograd_conv3x3(x, w, bias, relu, y, g, 0)) return;
   int64_t K = g->KH * g->KW * g->C, O = g->O, total = g->B * g->OH * g->OW;
   int64_t block = conv_is_pointwise(g) ? total : conv_block_rows(g);
   for (int64_t r0 = 0; r0 < total; r0 += block) {
@@ -509,6 +512,10 @@ static void conv2d_bwd_input(const float *dy, const float *w, float *dx, const C
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)total, (int)K, (int)O, 1.0f, dy, (int)O, w, (int)O, 0.0f,
                 dx, (int)K);
     return;
+  }
+  if (conv_winograd && winograd_eligible(g)) {
+    ConvGeom t = conv_transposed_geom(g);
+    if (winograd_eligible(&t) && winograd_conv3x3(dy, w, NULL, 0, dx, &t, 1)) return;
   }
   memset(dx, 0, (size_t)(g->B * g->H * g->W * g->C) * sizeof(float));
   int64_t block = conv_block_rows(g);
@@ -848,7 +855,7 @@ static napi_value js_layer_norm_grad(napi_env env, napi_callback_info info) {
   NEED(gamma == NULL || (int64_t)lenG == cols);
   NEED((dgamma == NULL || (int64_t)lenDg == cols) && (dbeta == NULL || (int64_t)lenDb == cols));
   double *acc = (double *)malloc((size_t)(2 * cols) * sizeof(double));
-  float *tmp = (float *)malloc((size_t)cols * sizeof(float));
+  float *tmp = (float *)malloc((size_t)(2 * cols) * sizeof(float)); /* x̂ and dy·γ of one row */
   if (!acc || !tmp) {
     free(acc);
     free(tmp);
@@ -1102,6 +1109,21 @@ static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* convAlgorithm(kind?): 0 = im2col only, 1 = Winograd where eligible; returns the current one. */
+static napi_value js_conv_algorithm(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  napi_valuetype t;
+  CHECK(napi_typeof(env, argv[0], &t));
+  if (t == napi_number) {
+    int64_t k = get_i64(env, argv[0]);
+    NEED(k == 0 || k == 1);
+    conv_winograd = (int)k;
+  }
+  napi_value r;
+  CHECK(napi_create_int32(env, conv_winograd, &r));
+  return r;
+}
+
 static napi_value js_blas_config(napi_env env, napi_callback_info info) {
   (void)info;
   char buf[512];
@@ -1141,6 +1163,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"dsyrkUpper", NULL, js_dsyrk_upper, NULL, NULL, NULL, napi_default, NULL},
       {"adamw", NULL, js_adamw, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"convAlgorithm", NULL, js_conv_algorithm, NULL, NULL, NULL, napi_default, NULL},
       {"blasConfig", NULL, js_blas_config, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -76,8 +76,12 @@ export interface NativeAddon {
   gatedResidualGrad(gate: Float32Array, a: Float32Array, dy: Float32Array, da: Float32Array, dgate: Float32Array, rows: number, cols: number, groupRows: number): void;
   /** Per input array: kind 0 = Σx² (double accumulation), 1 = count of NaN/±∞; written to out[i]. */
   perTensor(kind: number, list: Float32Array[], out: Float64Array): void;
+  /** outs[i] = targets[i]·decay + sources[i]·(1 − decay) for every i (an EMA of a parameter list). */
+  emaEach(targets: Float32Array[], sources: Float32Array[], outs: Float32Array[], decay: number): void;
   /** Sets OpenBLAS's thread count; returns the count now in force. */
   setThreads(n: number): number;
+  /** 0: every convolution through im2col; 1: 3×3 stride-1 ones (and their input gradients) through Winograd F(4×4, 3×3). Undefined reads it. */
+  convAlgorithm(kind: number | undefined): number;
   blasConfig(): string;
 }
 

@@ -21,6 +21,8 @@ export {
   nonFiniteEach,
   adamwUpdate,
   adamwUpdateReference,
+  emaEach,
+  emaEachReference,
 } from './fused';
 export type { AdamWUpdateParams } from './fused';
 export { batchNorm, batchNormTrainReference, batchNormInferenceReference } from './batchnorm';

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsActive } from './active';
-import { EPG_GATED_RESIDUAL, EPG_GATED_RESIDUAL_GRAD, EPG_LN_MODULATE, EPG_LN_MODULATE_GRAD, EPG_PER_TENSOR } from './transformer';
+import { EPG_EMA_EACH, EPG_GATED_RESIDUAL, EPG_GATED_RESIDUAL_GRAD, EPG_LN_MODULATE, EPG_LN_MODULATE_GRAD, EPG_PER_TENSOR } from './transformer';
 import { EPG_ADAMW, EPG_ATTENTION, EPG_ATTENTION_GRAD, EPG_GELU, EPG_GELU_GRAD, EPG_LAYER_NORM, EPG_LAYER_NORM_GRAD, EPG_LINEAR } from './kernels';
 
 function useNative(...xs: Array<tf.Tensor | null | undefined>): boolean {
@@ -292,6 +292,31 @@ export function nonFiniteEach(ts: readonly tf.Tensor[]): tf.Tensor1D {
   if (ts.length === 0) return tf.zeros([0]) as tf.Tensor1D;
   if (useNative(...ts)) return tf.engine().runKernel(EPG_PER_TENSOR, perTensorInputs(ts), { kind: 1 }) as tf.Tensor1D;
   return tf.tidy(() => tf.stack(ts.map((t) => tf.sum(tf.mul(t, 0)))) as tf.Tensor1D);
+}
+
+/**
+ * targets[i]·decay + sources[i]·(1 − decay) for each pair (an exponential moving average of a
+ * parameter list): natively one kernel call and one pass per tensor, elsewhere the tfjs composition
+ * (`emaEachReference`). Returns new tensors, which the caller assigns and disposes. Not differentiable.
+ */
+export function emaEach(targets: readonly tf.Tensor[], sources: readonly tf.Tensor[], decay: number): tf.Tensor[] {
+  if (targets.length !== sources.length) throw new Error(`emaEach: ${targets.length} targets but ${sources.length} sources`);
+  targets.forEach((t, i) => {
+    if (t.shape.join() !== sources[i].shape.join()) throw new Error(`emaEach: target ${i} has shape [${t.shape}], its source [${sources[i].shape}]`);
+  });
+  if (!(decay >= 0 && decay <= 1)) throw new RangeError(`emaEach: decay must be in [0, 1], got ${decay}`);
+  if (targets.length === 0) return [];
+  if (!useNative(...targets, ...sources)) return emaEachReference(targets, sources, decay);
+  const inputs: tf.NamedTensorMap = {};
+  targets.forEach((t, i) => (inputs[`t${i}`] = t));
+  sources.forEach((s, i) => (inputs[`s${i}`] = s));
+  const outs = tf.engine().runKernel(EPG_EMA_EACH, inputs, { n: targets.length, decay }) as unknown as tf.Tensor | tf.Tensor[];
+  return Array.isArray(outs) ? outs : [outs];
+}
+
+/** The EMA as tfjs ops: t·decay + s·(1 − decay) per pair. */
+export function emaEachReference(targets: readonly tf.Tensor[], sources: readonly tf.Tensor[], decay: number): tf.Tensor[] {
+  return targets.map((t, i) => tf.tidy(() => tf.add(tf.mul(t, decay), tf.mul(sources[i], 1 - decay))));
 }
 
 /** Hyper-parameters of one AdamW update; bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ are the bias corrections. */

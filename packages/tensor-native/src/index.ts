@@ -3,8 +3,8 @@
  * transpose) for the TensorFlow.js cpu backend, and fused LayerNorm / GELU / linear ops with their
  * gradients. Without the addon everything still works on the stock tfjs kernels.
  */
-export { registerNativeKernels, unregisterNativeKernels, nativeKernelsActive, nativeKernelNames } from './register';
-export type { NativeKernelsReport, RegisterOptions } from './register';
+export { registerNativeKernels, unregisterNativeKernels, nativeKernelsActive, nativeKernelNames, nativeConvAlgorithm } from './register';
+export type { NativeKernelsReport, RegisterOptions, ConvAlgorithm } from './register';
 export {
   layerNorm,
   layerNormReference,
@@ -22,6 +22,8 @@ export {
   nonFiniteEach,
   adamwUpdate,
   adamwUpdateReference,
+  emaEach,
+  emaEachReference,
 } from './fused';
 export type { AdamWUpdateParams } from './fused';
 export { batchNorm, batchNormTrainReference, batchNormInferenceReference } from './batchnorm';

@@ -86,3 +86,15 @@ export const perTensorKernel: NativeKernel = (addon, inputs, backend, attrs) => 
   addon.perTensor(attrs.kind as number, list, sums);
   return out(backend, [list.length], Float32Array.from(sums));
 };
+
+export const EPG_EMA_EACH = 'EpgEmaEach';
+
+/** inputs {t0…t(n−1), s0…s(n−1)} (float32, pairwise the same size), attrs {n, decay}: n outputs t·decay + s·(1 − decay). */
+export const emaEachKernel: NativeKernel = (addon, inputs, backend, attrs) => {
+  const n = attrs.n as number;
+  const targets = Array.from({ length: n }, (_, i) => need(f32(backend, inputs[`t${i}`]), `t${i}`));
+  const sources = Array.from({ length: n }, (_, i) => need(f32(backend, inputs[`s${i}`]), `s${i}`));
+  const outs = targets.map((t) => alloc(t.length));
+  addon.emaEach(targets, sources, outs, attrs.decay as number);
+  return outs.map((o, i) => out(backend, inputs[`t${i}`].shape.slice(), o));
+};

@@ -61,7 +61,7 @@ describe('browser entry', () => {
     expect(nodeOnly.sort()).toEqual(
       [
         'initBackend', 'backendReport', 'formatReport', 'BackendError', 'BACKEND_ORDER',
-        'registerNativeKernels', 'unregisterNativeKernels', 'rowProductsF64', 'syrkUpperAccumulateF64', 'hostBlasNative',
+        'registerNativeKernels', 'unregisterNativeKernels', 'nativeConvAlgorithm', 'rowProductsF64', 'syrkUpperAccumulateF64', 'hostBlasNative',
         'pivotedCholeskyF64', 'symmetricEigenvaluesF64', 'hostLapackNative',
         'encodeSafetensors', 'saveCheckpoint', 'readCheckpoint', 'checkpointPaths', 'generationPaths', 'listCheckpointGenerations',
         'nodeCheckpointFs', 'writeFileAtomic', 'collectTensors', 'CHECKPOINT_PAUSE_PHASES',

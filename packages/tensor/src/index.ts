@@ -17,8 +17,9 @@ export {
   registerNativeKernels,
   unregisterNativeKernels,
   nativeKernelsActive,
+  nativeConvAlgorithm,
 } from '@epg/tensor-native';
-export type { NativeKernelsReport } from '@epg/tensor-native';
+export type { NativeKernelsReport, ConvAlgorithm } from '@epg/tensor-native';
 // Float64 host products (OpenBLAS when built, JS otherwise) for statistics that need double precision.
 export { rowProductsF64, syrkUpperAccumulateF64, hostBlasNative, pivotedCholeskyF64, symmetricEigenvaluesF64, hostLapackNative } from '@epg/tensor-native';
 export { EpgError, epgError, isEpgError, toEpgError } from './errors';
