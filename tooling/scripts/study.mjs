@@ -7,6 +7,9 @@
 //   node tooling/scripts/study.mjs run     [same options]      # runs what is missing, resumes what is partial
 //   node tooling/scripts/study.mjs report  [same options] --out docs/results/study
 //   (every command also takes --records DIR, default docs/results/study/records)
+//   --steps N: every stage N steps instead of the presets' 2000 (`--set pretrain.steps=N` etc.); a
+//   separate study, with defaults --runs runs/study-steps<N>, --records docs/results/study-steps<N>/records
+//   and --out docs/results/study-steps<N>, so it never mixes with the 2000-step grid.
 //
 // A cell (dataset, seed, arm) is one run directory `<runs>/<dataset>-<arm>-s<seed>`: `epg-train all`
 // (pre-training unless the arm has none, CM and DM fine-tuning, grids, domain-FID), then
@@ -61,12 +64,13 @@ function options(argv) {
       args: argv,
       allowPositionals: true,
       options: {
-        runs: { type: 'string', default: 'runs/study' },
+        runs: { type: 'string' },
+        steps: { type: 'string' },
         datasets: { type: 'string', default: 'mnist,fashion-mnist' },
         seeds: { type: 'string', default: '0,1' },
         arms: { type: 'string', default: Object.keys(ARMS).join(',') },
-        out: { type: 'string', default: 'docs/results/study' },
-        records: { type: 'string', default: 'docs/results/study/records' },
+        out: { type: 'string' },
+        records: { type: 'string' },
       },
     });
   } catch (e) {
@@ -80,7 +84,17 @@ function options(argv) {
   const seeds = list(parsed.values.seeds).map((s) => (/^\d+$/.test(s) ? Number(s) : fail(`--seeds: '${s}' is not an integer >= 0`)));
   const arms = list(parsed.values.arms);
   for (const a of arms) if (!ARMS[a]) fail(`--arms: '${a}' is not an arm: use ${Object.keys(ARMS).join(', ')}`);
-  return { command, runs: resolve(parsed.values.runs), datasets, seeds, arms, out: resolve(parsed.values.out), records: resolve(parsed.values.records) };
+  const stepsArg = parsed.values.steps;
+  if (stepsArg !== undefined && !/^[1-9]\d*$/.test(stepsArg)) fail(`--steps: '${stepsArg}' is not a whole number of steps >= 1`);
+  const steps = stepsArg === undefined ? null : Number(stepsArg);
+  const study = steps === null ? 'study' : `study-steps${steps}`;
+  const v = parsed.values;
+  return {
+    command, datasets, seeds, arms, steps,
+    runs: resolve(v.runs ?? `runs/${study}`),
+    out: resolve(v.out ?? `docs/results/${study}`),
+    records: resolve(v.records ?? `docs/results/${study}/records`),
+  };
 }
 
 /** Every cell in run order: seed-major, then dataset, then arm. */
@@ -89,7 +103,7 @@ function cells(o) {
     o.datasets.flatMap((dataset) =>
       o.arms.map((arm) => {
         const name = `${dataset}-${arm}-s${seed}`;
-        return { seed, dataset, arm, dir: join(o.runs, name), record: join(o.records, name) };
+        return { seed, dataset, arm, steps: o.steps, dir: join(o.runs, name), record: join(o.records, name) };
       }),
     ),
   );
@@ -151,7 +165,10 @@ function archive(cell) {
 function trainArgs(cell) {
   const arm = ARMS[cell.arm];
   const resume = existsSync(join(cell.dir, 'config.json')) ? ['--resume'] : [];
-  return ['all', '--preset', PRESET[cell.dataset], ...arm.variants.flatMap((v) => ['--variant', v]), ...[`seed=${cell.seed}`, ...arm.sets].flatMap((s) => ['--set', s]), '--run', cell.dir, ...resume];
+  // the scratch arm has no pre-training section to set
+  const stages = arm.variants.includes('scratch') ? ['consistency', 'diffusion'] : ['pretrain', 'consistency', 'diffusion'];
+  const steps = cell.steps === null ? [] : stages.map((stage) => `${stage}.steps=${cell.steps}`);
+  return ['all', '--preset', PRESET[cell.dataset], ...arm.variants.flatMap((v) => ['--variant', v]), ...[`seed=${cell.seed}`, ...steps, ...arm.sets].flatMap((s) => ['--set', s]), '--run', cell.dir, ...resume];
 }
 
 function node(script, args) {
