@@ -14,7 +14,9 @@
  *
  * Rounding differs from im2col (the transforms add and subtract values up to ≈ 10× the inputs), so
  * results agree with the stock kernel to ≈ 1e-5 relative to the output scale, not bit for bit; the
- * `convAlgorithm('im2col')` switch of the addon turns it off.
+ * `convAlgorithm('im2col')` switch of the addon turns it off. A NaN or ±∞ input spreads to every
+ * output of the 4×4 tiles whose 6×6 input tile holds it (im2col: only to the outputs whose 3×3
+ * window holds it); either way the result is not finite, which is what the training steps check.
  */
 #include <cblas.h>
 #include <stdlib.h>
