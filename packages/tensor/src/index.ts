@@ -1,6 +1,9 @@
 // tfjs-core's CommonJS build ships no gradient definitions: the umbrella package registers them
 // (and registers, without choosing, the cpu backend). Every package gets them through @epg/tensor.
 import '@tensorflow/tfjs';
+// The browser entry's list is repeated below, not re-exported (`export * from './browser'`): browser.ts
+// imports tfjs-core's ESM-only chained-op registration, which Node's CommonJS loader cannot resolve.
+// browser.test.ts checks that both entries offer the same functions.
 
 export { initBackend, backendReport, formatReport, BackendError, BACKEND_ORDER } from './backend';
 export type { BackendName, BackendReport, InitBackendOptions } from './backend';
