@@ -40,6 +40,10 @@ function limit(): number {
   if (LIMIT < 0) LIMIT = limitBytes();
   return LIMIT;
 }
+/** Reads (and so validates) EPG_NATIVE_POOL_MB now: registerNativeKernels calls it, so a bad value stops a run before its first step. */
+export function checkPoolLimit(): void {
+  limit();
+}
 const free = new Map<number, Float32Array[]>();
 let pooledBytes = 0;
 /** Our arrays by their (dedicated) buffer. */

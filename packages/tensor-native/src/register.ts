@@ -66,6 +66,7 @@ import {
   layerNormModulateKernel,
 } from './transformer';
 import { CONV_EXTRA_FUSED, CONV_EXTRA_OVERRIDES } from './conv-extra';
+import { checkPoolLimit } from './pool';
 
 export interface NativeKernelsReport {
   /** True when the addon loaded and its kernels are registered for 'cpu'. */
@@ -219,6 +220,7 @@ export function registerNativeKernels(opts: RegisterOptions = {}): NativeKernels
   if (state) return state.report;
   const threads = threadCount(opts);
   const conv = opts.conv ?? convFromEnv();
+  checkPoolLimit();
   if (!CONV_ALGORITHMS.includes(conv)) throw new Error(`registerNativeKernels: conv '${String(conv)}' is not ${CONV_ALGORITHMS.join(' or ')}`);
   const load = loadAddon();
   if (!load.addon) return { active: false, why: load.why, kernels: [] };

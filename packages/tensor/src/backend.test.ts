@@ -44,4 +44,18 @@ describe('backend choice', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: EPG_BACKEND=tensorflow cannot load/);
   });
+
+  it.each([
+    ['EPG_NATIVE_CONV', 'fft', /^error: EPG_NATIVE_CONV=fft is not a convolution algorithm: use winograd or im2col/],
+    ['EPG_NATIVE_THREADS', 'x', /^error: EPG_NATIVE_THREADS=x is not a thread count/],
+    ['EPG_NATIVE_POOL_MB', '-3', /^error: EPG_NATIVE_POOL_MB=-3 is not a size/],
+  ])('a bad %s (%s) is one line and exit 1, also without the addon', (name, value, line) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'cli', 'smoke.ts')], {
+      env: { ...process.env, EPG_BACKEND: '', [name]: value },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(line);
+  });
 });

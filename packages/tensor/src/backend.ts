@@ -9,6 +9,7 @@ import '@tensorflow/tfjs'; // op gradients (see index.ts)
 import { existsSync } from 'node:fs';
 import { registerNativeKernels, type NativeKernelsReport } from '@epg/tensor-native';
 import { dirname, join } from 'node:path';
+import { EpgError } from './errors';
 
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
@@ -38,8 +39,15 @@ export interface BackendReport {
   readonly native: NativeKernelsReport;
 }
 
-export class BackendError extends Error {
-  override readonly name = 'BackendError';
+/**
+ * A backend that cannot be chosen or loaded: an EpgError (kind 'config' for a bad EPG_BACKEND or
+ * EPG_NATIVE_* value, 'environment' for one that does not load), so the apps print it as one line.
+ */
+export class BackendError extends EpgError {
+  override readonly name: string = 'BackendError';
+  constructor(message: string, kind: 'config' | 'environment' = 'environment') {
+    super(kind, message);
+  }
 }
 
 const NATIVE_PACKAGES: Record<'node' | 'node-gpu', string> = {
@@ -141,13 +149,20 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   const forced = (opts.force ?? process.env.EPG_BACKEND ?? '').trim();
   // Native kernels register into tfjs's kernel registry for 'cpu' (idempotent; EPG_NATIVE=0 turns
   // them off). When active, the cpu backend beats wasm by ~10x on a training step, so it goes first.
-  const native = registerNativeKernels();
+  let native: NativeKernelsReport;
+  try {
+    native = registerNativeKernels();
+  } catch (e) {
+    // a bad EPG_NATIVE_THREADS / EPG_NATIVE_CONV / EPG_NATIVE_POOL_MB value, named in the message
+    throw new BackendError((e as Error).message, 'config');
+  }
   let candidates: readonly BackendName[] = native.active ? ['node-gpu', 'node', 'cpu', 'wasm'] : BACKEND_ORDER;
   if (forced) {
     const c = ALIASES[forced.toLowerCase()];
     if (!c) {
       throw new BackendError(
         `EPG_BACKEND=${forced} is not a backend: use one of ${Object.keys(ALIASES).join(', ')}, or unset it to choose automatically.`,
+        'config',
       );
     }
     candidates = c;
