@@ -349,7 +349,7 @@ if (o.command === 'status') {
     unlock(c);
   }
   const left = all.filter((c) => status(c) !== 'done').length;
-  process.stdout.write(left ? `[study] ${left} runs not done (held by other drivers)\n` : `[study] all ${all.length} runs done; next: node tooling/scripts/study.mjs report --out ${o.out}\n`);
+  process.stdout.write(left ? `[study] ${left} runs not done (held by other drivers)\n` : `[study] all ${all.length} runs done; next: node tooling/scripts/study.mjs report${o.steps === null ? '' : ` --steps ${o.steps}`} --datasets ${o.datasets.join(',')} --seeds ${o.seeds.join(',')} --arms ${o.arms.join(',')} --out ${o.out}\n`);
 } else {
   const done = all.filter((c) => status(c) === 'done');
   if (done.length === 0) fail(`no finished run recorded under ${o.records}: run the study first`);
