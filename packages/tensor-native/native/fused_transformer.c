@@ -233,24 +233,33 @@ static napi_value js_gated_residual_grad(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* The length of a JS array, or 0 (returned) when v is not one. */
+static int list_len(napi_env env, napi_value v, uint32_t *n) {
+  bool is_array = false;
+  return napi_is_array(env, v, &is_array) == napi_ok && is_array && napi_get_array_length(env, v, n) == napi_ok;
+}
+
+/* Entry i of a JS array as a Float32Array (its data may be NULL only when empty), or 0. */
+static int list_f32(napi_env env, napi_value list, uint32_t i, float **x, size_t *len) {
+  napi_value el;
+  return napi_get_element(env, list, i, &el) == napi_ok && get_f32(env, el, x, len) && (*x != NULL || *len == 0);
+}
+
 /* perTensor(kind, list: Float32Array[], out: Float64Array): kind 0 = Σx², 1 = count of non-finite. */
 static napi_value js_per_tensor(napi_env env, napi_callback_info info) {
   ARGS(3);
   int64_t kind = get_i64(env, argv[0]);
   uint32_t n = 0;
-  bool is_array = false;
-  napi_is_array(env, argv[1], &is_array);
-  if (!is_array || napi_get_array_length(env, argv[1], &n) != napi_ok) {
+  if (!list_len(env, argv[1], &n)) {
     napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor needs an array of Float32Arrays");
     return NULL;
   }
   F64(2, o, lenO);
   NEED(lenO >= n && (kind == 0 || kind == 1));
   for (uint32_t i = 0; i < n; i++) {
-    napi_value el;
     float *x;
     size_t len;
-    if (napi_get_element(env, argv[1], i, &el) != napi_ok || !get_f32(env, el, &x, &len) || (x == NULL && len != 0)) {
+    if (!list_f32(env, argv[1], i, &x, &len)) {
       napi_throw_type_error(env, NULL, "epg_tensor_native: perTensor list entries must be Float32Arrays");
       return NULL;
     }
@@ -264,22 +273,11 @@ HOT static void lerp(const float *a, const float *b, float *o, int64_t n, float 
   for (int64_t i = 0; i < n; i++) o[i] = a[i] * wa + b[i] * wb;
 }
 
-/* Entry i of a JS array as a Float32Array (non-null), or 0. */
-static int list_f32(napi_env env, napi_value list, uint32_t i, float **x, size_t *len) {
-  napi_value el;
-  return napi_get_element(env, list, i, &el) == napi_ok && get_f32(env, el, x, len) && (*x != NULL || *len == 0);
-}
-
 /* emaEach(targets[], sources[], outs[], decay): outs[i] = targets[i]·decay + sources[i]·(1 − decay), one call for a list. */
 static napi_value js_ema_each(napi_env env, napi_callback_info info) {
   ARGS(4);
   uint32_t n = 0, ns = 0, no = 0;
-  bool a1 = false, a2 = false, a3 = false;
-  napi_is_array(env, argv[0], &a1);
-  napi_is_array(env, argv[1], &a2);
-  napi_is_array(env, argv[2], &a3);
-  if (!a1 || !a2 || !a3 || napi_get_array_length(env, argv[0], &n) != napi_ok ||
-      napi_get_array_length(env, argv[1], &ns) != napi_ok || napi_get_array_length(env, argv[2], &no) != napi_ok) {
+  if (!list_len(env, argv[0], &n) || !list_len(env, argv[1], &ns) || !list_len(env, argv[2], &no)) {
     napi_throw_type_error(env, NULL, "epg_tensor_native: emaEach needs three arrays of Float32Arrays");
     return NULL;
   }
